@@ -1,0 +1,47 @@
+package migrate
+
+import (
+	"fmt"
+	"testing"
+	"testing/fstest"
+)
+
+func TestLoad(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		files   []string
+		want    string // versions in order
+		wantErr bool
+	}{
+		{"ordered by number, not name", []string{"0010_b.sql", "0002_a.sql", "0001_init.sql"}, "[1 2 10]", false},
+		{"other files ignored", []string{"0001_init.sql", "README.md"}, "[1]", false},
+		{"none", nil, "[]", false},
+		{"duplicate version", []string{"0001_a.sql", "001_b.sql"}, "", true},
+		{"no version", []string{"init.sql"}, "", true},
+		{"zero version", []string{"0000_init.sql"}, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for _, f := range tc.files {
+				fsys["migrations/"+f] = &fstest.MapFile{Data: []byte("-- " + f)}
+			}
+			ms, err := Load(fsys, "migrations")
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("Load: error %v, want error: %v", err, tc.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			versions := make([]int, len(ms))
+			for i, m := range ms {
+				versions[i] = m.Version
+				if m.SQL != "-- "+m.Name {
+					t.Errorf("%s: SQL %q, want the file's text", m.Name, m.SQL)
+				}
+			}
+			if got := fmt.Sprint(versions); got != tc.want {
+				t.Errorf("versions %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

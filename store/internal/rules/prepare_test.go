@@ -1,0 +1,52 @@
+package rules
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"switchboard/store"
+)
+
+func TestTimeIsUTCMicroseconds(t *testing.T) {
+	in := time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.FixedZone("CEST", 2*3600))
+	got := Time(in)
+	if got.Location() != time.UTC || got.Nanosecond() != 123456000 || !got.Equal(in.Truncate(time.Microsecond)) {
+		t.Errorf("Time(%v) = %v, want the same instant in UTC, whole microseconds", in, got)
+	}
+}
+
+func TestPrepareRejects(t *testing.T) {
+	now := Now()
+	for _, tc := range []struct {
+		name string
+		err  func() error
+	}{
+		{"conversation state", func() error { _, err := Conversation(store.Conversation{State: "open"}, now); return err }},
+		{"message role", func() error { _, err := Message(store.Message{Role: "bot"}, now); return err }},
+		{"handoff status", func() error { _, err := Handoff(store.Handoff{Status: store.HandoffResolved}, now); return err }},
+		{"outbox key", func() error { _, err := Outbox(store.OutboxItem{}, now); return err }},
+		{"list limit", func() error { _, err := Limit(store.ListFilter{Limit: -5}); return err }},
+		{"list state", func() error { _, err := States(store.ListFilter{States: []store.State{"x"}}); return err }},
+		{"lease", func() error { return Lease(1, 0) }},
+	} {
+		if err := tc.err(); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("%s: error %v, want ErrInvalid", tc.name, err)
+		}
+	}
+}
+
+func TestPrepareDefaults(t *testing.T) {
+	now := Now()
+	it, err := Outbox(store.OutboxItem{IdempotencyKey: "k"}, now)
+	if err != nil || it.Payload == nil || !it.CreatedAt.Equal(now) || !it.NextAttemptAt.Equal(now) {
+		t.Errorf("Outbox defaults = %+v, %v; want empty payload, due now", it, err)
+	}
+	h, err := Handoff(store.Handoff{}, now)
+	if err != nil || h.Status != store.HandoffPending || !h.UpdatedAt.Equal(now) {
+		t.Errorf("Handoff defaults = %+v, %v; want pending, stamped now", h, err)
+	}
+	if n, err := Limit(store.ListFilter{}); err != nil || n != store.DefaultListLimit {
+		t.Errorf("Limit(0) = %d, %v; want %d", n, err, store.DefaultListLimit)
+	}
+}

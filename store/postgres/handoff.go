@@ -1,0 +1,79 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"switchboard/store"
+	"switchboard/store/internal/rules"
+)
+
+const handoffCols = `id, conversation_id, trigger_name, reason, topic, summary, target, status,
+	sentiment, agent, created_at, updated_at, claimed_at, closed_at`
+
+func scanHandoff(r pgx.Row) (store.Handoff, error) {
+	var h store.Handoff
+	err := r.Scan(&h.ID, &h.ConversationID, &h.Trigger, &h.Reason, &h.Topic, &h.Summary, &h.Target, &h.Status,
+		&h.Sentiment, &h.Agent, &h.CreatedAt, &h.UpdatedAt, &h.ClaimedAt, &h.ClosedAt)
+	h.CreatedAt, h.UpdatedAt = utc(h.CreatedAt), utc(h.UpdatedAt)
+	h.ClaimedAt, h.ClosedAt = utcPtr(h.ClaimedAt), utcPtr(h.ClosedAt)
+	return h, err
+}
+
+// RequestHandoff records h and moves the conversation to pending_human in one
+// transaction; see store.Store.
+func (s *Store) RequestHandoff(ctx context.Context, h store.Handoff) (store.Handoff, error) {
+	now := rules.Now()
+	h, err := rules.Handoff(h, now)
+	if err != nil {
+		return store.Handoff{}, fmt.Errorf("postgres: request handoff: %w", err)
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		c, err := conversation(ctx, tx, h.ConversationID, "FOR UPDATE")
+		if err != nil {
+			return err
+		}
+		moves, err := rules.Request(c, h)
+		if err != nil {
+			return err
+		}
+		if moves {
+			if err := setState(ctx, tx, c.ID, store.StatePendingHuman, c.Agent, now); err != nil {
+				return err
+			}
+		}
+		return insertHandoff(ctx, tx, &h)
+	})
+	if err != nil {
+		return store.Handoff{}, fmt.Errorf("postgres: request handoff: %w", err)
+	}
+	return h, nil
+}
+
+func insertHandoff(ctx context.Context, tx pgx.Tx, h *store.Handoff) error {
+	return tx.QueryRow(ctx, `INSERT INTO handoffs (conversation_id, trigger_name, reason, topic, summary,
+		target, status, sentiment, agent, created_at, updated_at, claimed_at, closed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+		h.ConversationID, h.Trigger, h.Reason, h.Topic, h.Summary, h.Target, h.Status, h.Sentiment, h.Agent,
+		h.CreatedAt, h.UpdatedAt, h.ClaimedAt, h.ClosedAt,
+	).Scan(&h.ID)
+}
+
+// Handoffs returns the conversation's handoffs oldest first.
+func (s *Store) Handoffs(ctx context.Context, id store.ConversationID) ([]store.Handoff, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+handoffCols+` FROM handoffs
+		WHERE conversation_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: handoffs of %s: %w", id, err)
+	}
+	out, err := collect(rows, scanHandoff)
+	if err == nil && len(out) == 0 {
+		err = conversationExists(ctx, s.pool, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: handoffs of %s: %w", id, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,85 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"switchboard/store"
+	"switchboard/store/internal/rules"
+)
+
+const messageCols = `id, conversation_id, role, text, unresolved, gap, idempotency_key, created_at`
+
+func scanMessage(r pgx.Row) (store.Message, error) {
+	var m store.Message
+	var key *string
+	err := r.Scan(&m.ID, &m.ConversationID, &m.Role, &m.Text, &m.Unresolved, &m.Gap, &key, &m.CreatedAt)
+	m.IdempotencyKey, m.CreatedAt = textOf(key), utc(m.CreatedAt)
+	return m, err
+}
+
+// AppendMessage stores m once per idempotency key; see store.Store.
+func (s *Store) AppendMessage(ctx context.Context, m store.Message) (store.Message, bool, error) {
+	now := rules.Now()
+	m, err := rules.Message(m, now)
+	if err != nil {
+		return store.Message{}, false, fmt.Errorf("postgres: append message: %w", err)
+	}
+	var created bool
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		m, created, err = appendMessage(ctx, tx, m, now)
+		return err
+	})
+	if err != nil {
+		return store.Message{}, false, fmt.Errorf("postgres: append message: %w", err)
+	}
+	return m, created, nil
+}
+
+// appendMessage inserts m unless its key is stored. A concurrent delivery of
+// the same key waits on the unique index until the first commits, then finds
+// its row, so exactly one of them creates the message.
+func appendMessage(ctx context.Context, tx pgx.Tx, m store.Message, now time.Time) (store.Message, bool, error) {
+	if err := conversationExists(ctx, tx, m.ConversationID); err != nil {
+		return m, false, err
+	}
+	err := tx.QueryRow(ctx, `INSERT INTO messages (conversation_id, role, text, unresolved, gap, idempotency_key, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (conversation_id, idempotency_key) DO NOTHING RETURNING id`,
+		m.ConversationID, m.Role, m.Text, m.Unresolved, m.Gap, nullText(m.IdempotencyKey), m.CreatedAt,
+	).Scan(&m.ID)
+	if errors.Is(err, pgx.ErrNoRows) { // the key is already stored
+		row := tx.QueryRow(ctx, `SELECT `+messageCols+` FROM messages
+			WHERE conversation_id = $1 AND idempotency_key = $2`, m.ConversationID, m.IdempotencyKey)
+		m, err = scanMessage(row)
+		return m, false, err
+	}
+	if err != nil {
+		return m, false, err
+	}
+	_, err = tx.Exec(ctx, `UPDATE conversations SET updated_at = greatest(updated_at, $1) WHERE id = $2`,
+		now, m.ConversationID)
+	return m, true, err
+}
+
+// Messages returns the conversation's messages oldest first.
+func (s *Store) Messages(ctx context.Context, id store.ConversationID) ([]store.Message, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+messageCols+` FROM messages
+		WHERE conversation_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: messages of %s: %w", id, err)
+	}
+	out, err := collect(rows, scanMessage)
+	if err == nil && len(out) == 0 {
+		err = conversationExists(ctx, s.pool, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: messages of %s: %w", id, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,171 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
+
+	"switchboard/store"
+	"switchboard/store/postgres"
+	"switchboard/store/storetest"
+)
+
+const defaultDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func baseDSN() string {
+	if dsn := os.Getenv("TEST_DATABASE_URL"); dsn != "" {
+		return dsn
+	}
+	return defaultDSN
+}
+
+// schemaDSN creates a fresh schema for this test, drops it when the test
+// ends, and returns a DSN whose search_path points into it. It skips the test
+// when PostgreSQL cannot be reached, unless SWITCHBOARD_NO_SKIP=1.
+func schemaDSN(t testing.TB) string {
+	t.Helper()
+	base := baseDSN()
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	schema := "sb_test_" + hex.EncodeToString(b[:])
+	if err := admin(base, "CREATE SCHEMA "+schema); err != nil {
+		unreachable(t, base, err)
+	}
+	t.Cleanup(func() {
+		if err := admin(base, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return withSearchPath(base, schema)
+}
+
+// admin runs one statement on its own connection. It does not use the test's
+// context: cleanups run after that context is canceled.
+func admin(dsn, sql string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+func unreachable(t testing.TB, dsn string, err error) {
+	t.Helper()
+	if u, perr := url.Parse(dsn); perr == nil && u.Scheme != "" {
+		dsn = u.Redacted()
+	}
+	if os.Getenv("SWITCHBOARD_NO_SKIP") == "1" {
+		t.Fatalf("PostgreSQL at %s: %v (SWITCHBOARD_NO_SKIP=1, so not skipping)", dsn, err)
+	}
+	t.Skipf("PostgreSQL at %s not usable, skipping: %v (set TEST_DATABASE_URL; SWITCHBOARD_NO_SKIP=1 turns this into a failure)", dsn, err)
+}
+
+func withSearchPath(dsn, schema string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return strings.TrimSpace(dsn) + " search_path=" + schema // key=value form
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func open(t testing.TB, dsn string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// requirePostgres skips (or fails) the whole test up front rather than in
+// each of its subtests.
+func requirePostgres(t testing.TB) {
+	t.Helper()
+	if err := admin(baseDSN(), "SELECT 1"); err != nil {
+		unreachable(t, baseDSN(), err)
+	}
+}
+
+func TestConformance(t *testing.T) {
+	requirePostgres(t)
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t, schemaDSN(t)) })
+}
+
+// TestOpenConcurrentlyMigratesOnce starts several instances on one empty
+// schema at once, then reopens it: the schema is migrated exactly once.
+func TestOpenConcurrentlyMigratesOnce(t *testing.T) {
+	dsn := schemaDSN(t)
+	const instances = 4
+	stores := make([]*postgres.Store, instances)
+	errs := make([]error, instances)
+	var wg sync.WaitGroup
+	for i := range instances {
+		wg.Go(func() { stores[i], errs[i] = postgres.Open(t.Context(), dsn) })
+	}
+	wg.Wait()
+	for i := range instances {
+		if errs[i] != nil {
+			t.Errorf("instance %d: Open: %v", i, errs[i])
+			continue
+		}
+		if err := stores[i].Close(); err != nil {
+			t.Errorf("instance %d: Close: %v", i, err)
+		}
+	}
+	open(t, dsn)
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(context.WithoutCancel(t.Context()))
+	var n int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		t.Fatalf("count migrations: %v", err)
+	}
+	if n != 1 {
+		t.Errorf("schema_migrations has %d rows, want 1", n)
+	}
+}
+
+func TestOpenUnreachable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	_, err := postgres.Open(ctx, "postgres://nobody:secret@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
+	if err == nil {
+		t.Fatal("Open of a closed port succeeded")
+	}
+	if strings.Contains(err.Error(), "secret") {
+		t.Errorf("Open error leaks the password: %v", err)
+	}
+}
+
+// BenchmarkAppendMessage measures the write every inbound message pays.
+func BenchmarkAppendMessage(b *testing.B) {
+	requirePostgres(b)
+	storetest.BenchAppendMessage(b, func(b *testing.B) store.Store { return open(b, schemaDSN(b)) })
+}

@@ -1,0 +1,102 @@
+// Package sqlite is the embedded store: one SQLite file under the data
+// directory, serving a single Switchboard process.
+//
+// It keeps two connection pools on the file. All writes go through a pool of
+// one connection, so writers queue in Go instead of failing with SQLITE_BUSY,
+// and every transaction starts with BEGIN IMMEDIATE so it holds the write lock
+// from its first read. Reads use a separate pool and, in WAL mode, run beside
+// the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"switchboard/store"
+)
+
+// Store is a store.Store on one SQLite file.
+type Store struct {
+	write *sql.DB // exactly one connection: SQLite allows one writer at a time
+	read  *sql.DB // query_only connections for reads
+}
+
+var _ store.Store = (*Store)(nil)
+
+// pragmas apply to every connection. busy_timeout still matters with one
+// writer: another process, or a WAL checkpoint, can hold the lock briefly.
+const pragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"
+
+// Open opens (creating if needed) the database file at path, creating its
+// parent directory, and applies pending migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, fmt.Errorf("sqlite: open: empty path: %w", store.ErrInvalid)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	s, err := open(ctx, abs)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func open(ctx context.Context, path string) (*Store, error) {
+	write, err := sql.Open("sqlite", dsn(path, "_txlock=immediate"))
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	s := &Store{write: write}
+	// Migrate before the readers connect, so the file is in WAL mode and has
+	// its tables by the time anyone reads.
+	if err := s.migrate(ctx); err != nil {
+		return nil, errors.Join(err, write.Close())
+	}
+	s.read, err = sql.Open("sqlite", dsn(path, "_pragma=query_only(1)"))
+	if err != nil {
+		return nil, errors.Join(err, write.Close())
+	}
+	s.read.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	return s, nil
+}
+
+// dsn returns a file: URI for path, so that any character in the path
+// (even '?' or '#') is escaped rather than read as part of the query.
+func dsn(path, extra string) string {
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path)}
+	return u.String() + "?" + pragmas + "&" + extra
+}
+
+// Ping checks that both pools reach the file.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.read.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	if err := s.write.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	if err := errors.Join(s.read.Close(), s.write.Close()); err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}

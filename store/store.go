@@ -1,0 +1,99 @@
+// Package store owns what Switchboard remembers: conversations, their
+// messages, handoffs to humans and the outbox of replies still to deliver.
+//
+// Store is the one interface the rest of Switchboard sees; store/sqlite (the
+// embedded default) and store/postgres implement it and pass the same
+// conformance suite in store/storetest. No SQL leaves this package tree:
+// callers speak in conversations, messages and handoffs, and branch on the
+// sentinel errors below with errors.Is.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Implementations wrap them with %w, so callers use errors.Is.
+var (
+	// ErrNotFound means the conversation or outbox item does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrAlreadyClaimed means another agent claimed the conversation first.
+	ErrAlreadyClaimed = errors.New("store: conversation already claimed by another agent")
+	// ErrWrongState means the conversation's state does not allow the change.
+	ErrWrongState = errors.New("store: conversation is in the wrong state for this change")
+	// ErrNotHolder means an agent tried to close a conversation another agent holds.
+	ErrNotHolder = errors.New("store: agent does not hold the conversation")
+	// ErrInvalid means the input breaks a rule the store enforces, such as an
+	// unknown state or role, or an outbox item without an idempotency key.
+	ErrInvalid = errors.New("store: invalid input")
+	// ErrExists means a conversation with the given ID is already stored.
+	ErrExists = errors.New("store: conversation already exists")
+)
+
+// Store keeps conversations, messages, handoffs and the outbox. All methods are
+// safe for concurrent use, and every state change is atomic: callers never see
+// a conversation moved without its handoff, or the reverse.
+//
+// Times are returned in UTC, truncated to the microsecond, the precision both
+// implementations keep.
+type Store interface {
+	// CreateConversation stores c. It generates a random ID when c.ID is empty
+	// (ErrExists when a given ID is taken), defaults State to StateAI, and sets
+	// CreatedAt to now and UpdatedAt to CreatedAt unless they are given, so
+	// imported conversations keep their history.
+	CreateConversation(ctx context.Context, c Conversation) (Conversation, error)
+	// Conversation returns the conversation with id, or ErrNotFound.
+	Conversation(ctx context.Context, id ConversationID) (Conversation, error)
+	// ListConversations returns conversations in the given states (all when
+	// none are given), most recently updated first.
+	ListConversations(ctx context.Context, f ListFilter) ([]Conversation, error)
+
+	// AppendMessage stores m and bumps the conversation's UpdatedAt. When
+	// m.IdempotencyKey is set and already stored for that conversation it
+	// returns the stored message and created=false, so a redelivered inbound
+	// message is stored once. ErrNotFound for an unknown conversation.
+	AppendMessage(ctx context.Context, m Message) (stored Message, created bool, err error)
+	// Messages returns the conversation's messages oldest first (by ID), or
+	// ErrNotFound for an unknown conversation.
+	Messages(ctx context.Context, id ConversationID) ([]Message, error)
+
+	// RequestHandoff records h with Status pending (unless set) and moves the
+	// conversation from ai to pending_human in one transaction; ErrWrongState
+	// (nothing written) when the conversation is not in state ai. Status
+	// follow_up records the handoff in any state without changing it.
+	RequestHandoff(ctx context.Context, h Handoff) (Handoff, error)
+	// Handoffs returns the conversation's handoffs oldest first, or ErrNotFound.
+	Handoffs(ctx context.Context, id ConversationID) ([]Handoff, error)
+	// Claim gives a pending_human conversation to agent (state human) and marks
+	// its open handoff claimed. Of many concurrent claimers exactly one wins;
+	// the others get ErrAlreadyClaimed. The holder claiming again is a no-op.
+	// ErrWrongState in any other state.
+	Claim(ctx context.Context, id ConversationID, agent string) error
+	// Resolve moves a pending_human or human conversation to resolved and
+	// closes its open handoff. When the state is human, agent must be the
+	// holder (ErrNotHolder otherwise).
+	Resolve(ctx context.Context, id ConversationID, agent string) error
+	// ReturnToAI moves a pending_human or human conversation back to ai,
+	// clears its agent and marks its open handoff returned; same holder rule
+	// as Resolve.
+	ReturnToAI(ctx context.Context, id ConversationID, agent string) error
+
+	// Enqueue adds an outbox item. The same IdempotencyKey again returns the
+	// stored item and created=false. NextAttemptAt defaults to now.
+	Enqueue(ctx context.Context, it OutboxItem) (stored OutboxItem, created bool, err error)
+	// Due leases up to limit undelivered items whose NextAttemptAt <= now,
+	// oldest due first, pushing their NextAttemptAt to now+lease so that two
+	// workers never hold the same item at once. A worker that dies simply lets
+	// its lease run out.
+	Due(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]OutboxItem, error)
+	// Delivered marks the item delivered at at; it never comes due again.
+	Delivered(ctx context.Context, id int64, at time.Time) error
+	// Failed records a failed attempt: Attempts++, LastError, NextAttemptAt=next.
+	Failed(ctx context.Context, id int64, errText string, next time.Time) error
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the database. The Store must not be used afterwards.
+	Close() error
+}

@@ -1,0 +1,210 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Levels are the handoff presets, plus "advanced" for per-trigger settings.
+var (
+	Levels          = []string{"ai_only", "quick", "balanced", "ai_first"}
+	levelsOrAdvance = append(slices.Clone(Levels), "advanced")
+	channelNames    = []string{"web", "voice", "webrtc", "sms", "email", "slack"}
+	weekdays        = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+	topicName       = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+	headerName      = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,62}$`)
+	envName         = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	clock           = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+)
+
+type problem struct{ Key, Msg string }
+
+type checker []problem
+
+func (c *checker) addf(key, format string, args ...any) {
+	*c = append(*c, problem{key, fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) oneOf(key, v string, allowed []string) {
+	if !slices.Contains(allowed, v) {
+		c.addf(key, "%q is not one of %s", v, strings.Join(allowed, ", "))
+	}
+}
+
+func (c *checker) required(key, v string) bool {
+	if strings.TrimSpace(v) == "" {
+		c.addf(key, "is required")
+		return false
+	}
+	return true
+}
+
+func (c *checker) addr(key, v string) {
+	if !c.required(key, v) {
+		return
+	}
+	if _, _, err := net.SplitHostPort(v); err != nil {
+		c.addf(key, "%q is not a host:port address", v)
+	}
+}
+
+// validate checks values that decoded fine but make no sense.
+func validate(cfg *Config) []problem {
+	var c checker
+	c.addr("listen.http", cfg.Listen.HTTP)
+	c.addr("listen.sip", cfg.Listen.SIP)
+	c.required("data_dir", cfg.DataDir)
+	c.oneOf("log.level", cfg.Log.Level, []string{"debug", "info", "warn", "error"})
+	c.oneOf("log.format", cfg.Log.Format, []string{"auto", "text", "json"})
+	validateStore(&c, cfg.Store)
+	validateHandoff(&c, &cfg.Handoff)
+	c.oneOf("responder.kind", cfg.Responder.Kind, []string{"embedded"})
+	if cfg.Responder.Kind == "embedded" {
+		c.required("responder.embedded.knowledge", cfg.Responder.Embedded.Knowledge)
+	}
+	return c
+}
+
+func validateStore(c *checker, s Store) {
+	c.oneOf("store.driver", s.Driver, []string{"sqlite", "postgres"})
+	if s.Driver == "sqlite" {
+		c.required("store.sqlite.path", s.SQLite.Path)
+	}
+	if s.Driver == "postgres" {
+		c.required("store.postgres.dsn_env", s.Postgres.DSNEnv)
+	}
+	if s.Postgres.DSNEnv != "" && !envName.MatchString(s.Postgres.DSNEnv) {
+		c.addf("store.postgres.dsn_env", "names an environment variable; put the DSN itself in that variable, never in the file")
+	}
+}
+
+func validateHandoff(c *checker, h *Handoff) {
+	c.oneOf("handoff.level", h.Level, levelsOrAdvance)
+	if h.Level == "advanced" {
+		c.oneOf("handoff.advanced.frustration", h.Advanced.Frustration, []string{"off", "first_sign", "sustained"})
+		c.oneOf("handoff.advanced.unproductive", h.Advanced.Unproductive, []string{"off", "at_once", "after_attempt"})
+	}
+	for _, ch := range sortedKeys(h.Channels) {
+		c.oneOf("handoff.channels."+ch, ch, channelNames)
+		c.oneOf("handoff.channels."+ch, h.Channels[ch], Levels)
+	}
+	validateTopics(c, h.RestrictedTopics)
+	f := h.Frustration
+	if f.Threshold < -1 || f.Threshold >= 0 {
+		c.addf("handoff.frustration.threshold", "%v must be between -1 and 0 (sentiment at or below it counts as frustrated)", f.Threshold)
+	}
+	if f.SustainedTurns < 2 || f.SustainedTurns > 10 {
+		c.addf("handoff.frustration.sustained_turns", "%d must be between 2 and 10", f.SustainedTurns)
+	}
+	if h.FailedTurns < 1 || h.FailedTurns > 20 {
+		c.addf("handoff.failed_turns", "%d must be between 1 and 20", h.FailedTurns)
+	}
+	if h.ProblemStatement.MinWords < 1 || h.ProblemStatement.MinWords > 100 {
+		c.addf("handoff.problem_statement.min_words", "%d must be between 1 and 100", h.ProblemStatement.MinWords)
+	}
+	for i, d := range h.Collect {
+		c.oneOf(fmt.Sprintf("handoff.collect[%d]", i), d, []string{"name", "email", "phone", "order_number"})
+	}
+	validateHours(c, h.BusinessHours)
+	validateTargets(c, h)
+	c.required("handoff.messages.handoff", h.Messages.Handoff)
+	c.required("handoff.messages.after_hours", h.Messages.AfterHours)
+	c.required("handoff.messages.no_transfer", h.Messages.NoTransfer)
+	c.required("handoff.messages.topic_declined", h.Messages.TopicDeclined)
+	c.required("handoff.messages.ask_problem_statement", h.Messages.AskProblemStatement)
+}
+
+func validateTopics(c *checker, topics []Topic) {
+	seen := map[string]bool{}
+	for i, t := range topics {
+		key := fmt.Sprintf("handoff.restricted_topics[%d]", i)
+		if !topicName.MatchString(t.Name) {
+			c.addf(key+".name", "%q must be lower_snake_case, 1-63 characters", t.Name)
+		}
+		if seen[t.Name] {
+			c.addf(key+".name", "%q is already a restricted topic", t.Name)
+		}
+		seen[t.Name] = true
+		c.required(key+".description", t.Description)
+		if len(t.Examples)+len(t.Keywords) < 3 {
+			c.addf(key+".examples", "give at least 3 example phrases or keywords so the topic can be recognised")
+		}
+		for j, e := range t.Examples {
+			c.required(fmt.Sprintf("%s.examples[%d]", key, j), e)
+		}
+		if t.Level != "" {
+			c.oneOf(key+".level", t.Level, Levels)
+		}
+	}
+}
+
+func validateHours(c *checker, b BusinessHours) {
+	if b.Always {
+		return
+	}
+	if _, err := time.LoadLocation(b.Timezone); err != nil || b.Timezone == "" {
+		c.addf("handoff.business_hours.timezone", "%q is not a known time zone (like Europe/London or UTC)", b.Timezone)
+	}
+	if len(b.Days) == 0 {
+		c.addf("handoff.business_hours.days", "list the open days (mon..sun), or set always: true")
+	}
+	for i, d := range b.Days {
+		c.oneOf(fmt.Sprintf("handoff.business_hours.days[%d]", i), d, weekdays)
+	}
+	for _, kv := range [][2]string{{"open", b.Open}, {"close", b.Close}} {
+		if !clock.MatchString(kv[1]) {
+			c.addf("handoff.business_hours."+kv[0], "%q is not a time of day like 09:00", kv[1])
+		}
+	}
+	if clock.MatchString(b.Open) && clock.MatchString(b.Close) && b.Open >= b.Close {
+		c.addf("handoff.business_hours.close", "%s is not after open (%s)", b.Close, b.Open)
+	}
+}
+
+func validateTargets(c *checker, h *Handoff) {
+	for _, name := range sortedKeys(h.Targets) {
+		t, key := h.Targets[name], "handoff.targets."+name
+		c.oneOf(key+".kind", t.Kind, []string{"console", "sip"})
+		if t.Kind != "sip" {
+			continue
+		}
+		if !strings.HasPrefix(t.URI, "sip:") && !strings.HasPrefix(t.URI, "sips:") && !strings.HasPrefix(t.URI, "tel:") {
+			c.addf(key+".uri", "%q must be a sip:, sips: or tel: URI", t.URI)
+		}
+		c.oneOf(key+".method", t.Method, []string{"refer", "bridge", "refer_then_bridge"})
+		if t.RingTimeout < time.Second || t.RingTimeout > 5*time.Minute {
+			c.addf(key+".ring_timeout", "%v must be between 1s and 5m", t.RingTimeout)
+		}
+		for _, hn := range sortedKeys(t.Headers) {
+			if !headerName.MatchString(hn) {
+				c.addf(key+".headers."+hn, "%q is not a valid SIP header name", hn)
+			}
+		}
+	}
+	if c.required("handoff.fallback.default", h.Fallback.Default) {
+		targetExists(c, h, "handoff.fallback.default", h.Fallback.Default)
+	}
+	for _, ch := range sortedKeys(h.Fallback.Channels) {
+		c.oneOf("handoff.fallback.channels."+ch, ch, channelNames)
+		targetExists(c, h, "handoff.fallback.channels."+ch, h.Fallback.Channels[ch])
+	}
+}
+
+func targetExists(c *checker, h *Handoff, key, name string) {
+	if _, ok := h.Targets[name]; !ok {
+		c.addf(key, "%q is not a target under handoff.targets", name)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

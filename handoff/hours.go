@@ -1,0 +1,49 @@
+package handoff
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"switchboard/config"
+)
+
+// businessHours says when humans are there to take a handoff.
+type businessHours struct {
+	always      bool
+	loc         *time.Location
+	days        []time.Weekday
+	open, close int // minutes after midnight
+}
+
+func newBusinessHours(b config.BusinessHours) (businessHours, error) {
+	if b.Always {
+		return businessHours{always: true}, nil
+	}
+	loc, err := time.LoadLocation(b.Timezone)
+	if err != nil {
+		return businessHours{}, fmt.Errorf("handoff: business hours: %w", err)
+	}
+	h := businessHours{loc: loc, open: minutes(b.Open), close: minutes(b.Close)}
+	names := []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+	for _, d := range b.Days {
+		h.days = append(h.days, time.Weekday(slices.Index(names, strings.ToLower(d))))
+	}
+	return h, nil
+}
+
+func minutes(hhmm string) int {
+	var h, m int
+	fmt.Sscanf(hhmm, "%d:%d", &h, &m) //nolint:errcheck // validated by config
+	return h*60 + m
+}
+
+func (h businessHours) openAt(t time.Time) bool {
+	if h.always {
+		return true
+	}
+	t = t.In(h.loc)
+	m := t.Hour()*60 + t.Minute()
+	return slices.Contains(h.days, t.Weekday()) && m >= h.open && m < h.close
+}

@@ -1,0 +1,229 @@
+package dialog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"switchboard/config"
+	"switchboard/handoff"
+	"switchboard/store"
+)
+
+// Live is the part of the configuration a turn runs on. The gateway swaps
+// it on reload; a turn takes one Live at its start and keeps it.
+type Live struct {
+	Policy    *handoff.Policy
+	Responder Responder
+	Handoff   config.Handoff
+}
+
+// Inbound is a customer's message as a channel adapter hands it over.
+type Inbound struct {
+	ConversationID store.ConversationID
+	Text           string
+	// IdempotencyKey identifies the message at its source (an SMS SID, an
+	// email Message-ID, a client-generated id) so a redelivery is stored
+	// once and answered once.
+	IdempotencyKey string
+}
+
+// Outcome is what one customer turn led to.
+type Outcome struct {
+	Message   store.Message   // the customer's message as stored
+	Duplicate bool            // it had been stored before: nothing was done again
+	Replies   []store.Message // what the AI said, in order; none once humans have it
+	Decision  handoff.Decision
+	Handoff   *store.Handoff // recorded handoff or follow-up, if any
+}
+
+// Conductor runs the turns of every conversation: it stores each customer
+// message before reacting to it, asks the handoff policy, and then lets the
+// responder answer or hands the conversation to humans. Turns of one
+// conversation run one at a time.
+type Conductor struct {
+	store   store.Store
+	live    func() Live
+	metrics *Metrics
+	now     func() time.Time
+	log     *slog.Logger
+	locks   *keyedMutex
+}
+
+// NewConductor wires a Conductor. live is called at the start of each turn.
+func NewConductor(st store.Store, live func() Live, m *Metrics, now func() time.Time, log *slog.Logger) *Conductor {
+	return &Conductor{store: st, live: live, metrics: m, now: now, log: log, locks: newKeyedMutex()}
+}
+
+// CustomerMessage handles one inbound customer message.
+func (c *Conductor) CustomerMessage(ctx context.Context, in Inbound) (Outcome, error) {
+	unlock := c.locks.lock(string(in.ConversationID))
+	defer unlock()
+	conv, err := c.store.Conversation(ctx, in.ConversationID)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("customer message: %w", err)
+	}
+	msg, created, err := c.store.AppendMessage(ctx, store.Message{
+		ConversationID: conv.ID, Role: store.RoleCustomer, Text: in.Text, IdempotencyKey: in.IdempotencyKey,
+	})
+	if err != nil {
+		return Outcome{}, fmt.Errorf("customer message: %w", err)
+	}
+	out := Outcome{Message: msg, Duplicate: !created}
+	c.metrics.messages.WithLabelValues(conv.Channel, string(store.RoleCustomer)).Inc()
+	if !created || conv.State != store.StateAI {
+		// A redelivery was handled the first time; and once humans have
+		// the conversation the AI says nothing more in it.
+		return out, nil
+	}
+	t := &turn{c: c, live: c.live(), conv: conv, out: &out}
+	if err := t.run(ctx); err != nil {
+		return out, fmt.Errorf("conversation %s: %w", conv.ID, err)
+	}
+	return out, nil
+}
+
+// turn is one customer turn of one conversation.
+type turn struct {
+	c       *Conductor
+	live    Live
+	conv    store.Conversation
+	history []store.Message
+	out     *Outcome
+}
+
+func (t *turn) run(ctx context.Context) error {
+	if err := t.loadHistory(ctx); err != nil {
+		return err
+	}
+	d := t.decide()
+	t.out.Decision = d
+	switch {
+	case d.Handoff || d.FollowUp:
+		return t.handOff(ctx, d)
+	case d.AskForProblemStatement:
+		return t.say(ctx, store.Message{Text: t.live.Handoff.Messages.AskProblemStatement})
+	}
+	reply, err := t.respond(ctx)
+	if err != nil {
+		return err
+	}
+	if err := t.say(ctx, reply); err != nil {
+		return err
+	}
+	// The AI's own turn can hand off too: it said it could not help.
+	if d = t.decide(); d.Trigger != handoff.TriggerNone {
+		t.out.Decision = d
+		if d.Handoff || d.AskForProblemStatement {
+			return t.afterAITurn(ctx, d)
+		}
+	}
+	return nil
+}
+
+func (t *turn) afterAITurn(ctx context.Context, d handoff.Decision) error {
+	if d.Handoff {
+		return t.handOff(ctx, d)
+	}
+	return t.say(ctx, store.Message{Text: t.live.Handoff.Messages.AskProblemStatement})
+}
+
+func (t *turn) loadHistory(ctx context.Context) error {
+	msgs, err := t.c.store.Messages(ctx, t.conv.ID)
+	if err != nil {
+		return fmt.Errorf("load history: %w", err)
+	}
+	t.history = msgs
+	return nil
+}
+
+func (t *turn) decide() handoff.Decision {
+	msgs := make([]handoff.Message, 0, len(t.history))
+	for _, m := range t.history {
+		msgs = append(msgs, handoff.Message{Role: handoff.Role(m.Role), Text: m.Text, Unresolved: m.Unresolved, Gap: m.Gap})
+	}
+	return t.live.Policy.Decide(handoff.Input{Channel: t.conv.Channel, Messages: msgs, Now: t.c.now()})
+}
+
+// respond asks the responder for the AI's reply. A responder that fails is
+// not hidden: the turn is stored as unresolved and the customer is told.
+func (t *turn) respond(ctx context.Context) (store.Message, error) {
+	last := t.history[len(t.history)-1]
+	req := Request{ConversationID: string(t.conv.ID), Channel: t.conv.Channel, Text: last.Text}
+	for _, m := range t.history[:len(t.history)-1] {
+		req.History = append(req.History, Turn{Role: string(m.Role), Text: m.Text})
+	}
+	reply, err := t.live.Responder.Respond(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return store.Message{}, fmt.Errorf("respond: %w", err)
+		}
+		t.c.log.Error("responder failed", "conversation_id", t.conv.ID, "error", err)
+		t.c.metrics.responderErrors.Inc()
+		reply = Reply{Text: "I'm sorry, I couldn't look that up just now.", Unresolved: true, Gap: GapMissingKnowledge}
+	}
+	t.c.metrics.aiTurns.WithLabelValues(t.conv.Channel, fmt.Sprint(!reply.Unresolved)).Inc()
+	return store.Message{Text: reply.Text, Unresolved: reply.Unresolved, Gap: reply.Gap}, nil
+}
+
+// say stores an AI message; it is in the conversation before any channel
+// sends it.
+func (t *turn) say(ctx context.Context, m store.Message) error {
+	m.ConversationID, m.Role = t.conv.ID, store.RoleAI
+	stored, _, err := t.c.store.AppendMessage(ctx, m)
+	if err != nil {
+		return fmt.Errorf("store AI message: %w", err)
+	}
+	t.history = append(t.history, stored)
+	t.out.Replies = append(t.out.Replies, stored)
+	t.c.metrics.messages.WithLabelValues(t.conv.Channel, string(store.RoleAI)).Inc()
+	return nil
+}
+
+// handOff records the handoff (or, when there is no live transfer, the
+// follow-up), tells the customer, and counts it by trigger and reason.
+func (t *turn) handOff(ctx context.Context, d handoff.Decision) error {
+	h := store.Handoff{
+		ConversationID: t.conv.ID, Trigger: string(d.Trigger), Reason: string(d.Reason), Topic: d.Topic,
+		Summary: Summarize(t.history, d), Target: t.target(), Sentiment: d.Sentiment,
+	}
+	if !d.Handoff {
+		h.Status = store.HandoffFollowUp
+	}
+	stored, err := t.c.store.RequestHandoff(ctx, h)
+	if errors.Is(err, store.ErrWrongState) {
+		return nil // an agent or another turn got there first; nothing to add
+	}
+	if err != nil {
+		return fmt.Errorf("record handoff: %w", err)
+	}
+	t.out.Handoff = &stored
+	t.c.metrics.observeHandoff(t.conv.Channel, d)
+	t.c.log.Info("handoff", "conversation_id", t.conv.ID, "channel", t.conv.Channel, "trigger", d.Trigger,
+		"reason", d.Reason, "topic", d.Topic, "status", stored.Status)
+	return t.say(ctx, store.Message{Text: t.notice(d)})
+}
+
+// notice is what the customer is told about the handoff.
+func (t *turn) notice(d handoff.Decision) string {
+	m := t.live.Handoff.Messages
+	switch {
+	case d.AfterHours:
+		return m.AfterHours
+	case d.Handoff:
+		return m.Handoff
+	case d.Trigger == handoff.TriggerRestricted:
+		return m.TopicDeclined
+	default:
+		return m.NoTransfer
+	}
+}
+
+func (t *turn) target() string {
+	if name, ok := t.live.Handoff.Fallback.Channels[t.conv.Channel]; ok {
+		return name
+	}
+	return t.live.Handoff.Fallback.Default
+}

@@ -1,0 +1,59 @@
+package dialog
+
+import "context"
+
+// Roles of a Turn. They mirror who wrote a stored message, so a responder can
+// tell the customer's words from its own and from a human agent's.
+const (
+	RoleCustomer = "customer"
+	RoleAI       = "ai"
+	RoleAgent    = "agent"
+	RoleSystem   = "system"
+)
+
+// Gaps name why a responder could not answer, in the fixed vocabulary that a
+// handoff records so an admin can act on it (add knowledge, fix prompts).
+const (
+	// GapMissingKnowledge means the message was understood well enough to
+	// look up, but nothing the responder knows answers it.
+	GapMissingKnowledge = "missing_knowledge"
+	// GapUnclearInstructions means the message was too vague or empty to act on.
+	GapUnclearInstructions = "unclear_instructions"
+)
+
+// Turn is one message of the conversation as the responder sees it.
+type Turn struct {
+	Role string // RoleCustomer, RoleAI, RoleAgent or RoleSystem
+	Text string
+}
+
+// Request is what a responder needs to write the next AI turn.
+type Request struct {
+	ConversationID string
+	Channel        string
+	// History holds the earlier turns, oldest first, without Text.
+	History []Turn
+	// Text is the customer's new message.
+	Text string
+}
+
+// Reply is a responder's answer to a Request.
+type Reply struct {
+	Text string
+	// Unresolved reports that the AI could not answer; the handoff policy
+	// counts it as the AI's failure.
+	Unresolved bool
+	// Gap says why, when Unresolved: GapMissingKnowledge or
+	// GapUnclearInstructions.
+	Gap string
+	// Source is the id of the knowledge entry the answer came from, "" if none.
+	Source string
+	// Score is the responder's confidence in Source, in [0, 1] for the
+	// embedded responder.
+	Score float64
+}
+
+// Responder writes the AI's next message of a conversation.
+type Responder interface {
+	Respond(ctx context.Context, req Request) (Reply, error)
+}

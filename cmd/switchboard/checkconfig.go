@@ -1,0 +1,33 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"switchboard/config"
+)
+
+// errInvalid reports that a check found problems it has already printed.
+var errInvalid = errors.New("invalid config")
+
+func checkConfig(args []string, stdout, stderr io.Writer) error {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "usage: switchboard check-config FILE")
+		return errUsage
+	}
+	cfg, err := config.Load(args[0])
+	var errs config.Errors
+	switch {
+	case errors.As(err, &errs):
+		for _, e := range errs {
+			fmt.Fprintln(stderr, e)
+		}
+		return fmt.Errorf("%s: %d error(s): %w", args[0], len(errs), errInvalid)
+	case err != nil:
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok (level %s, %d restricted topics, store %s)\n",
+		cfg.File, cfg.Handoff.Level, len(cfg.Handoff.RestrictedTopics), cfg.Store.Driver)
+	return nil
+}

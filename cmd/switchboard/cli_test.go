@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+const shippedConfig = "../../configs/switchboard.yaml"
+
+func TestCheckConfigAcceptsTheShippedFile(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"check-config", shippedConfig}, nil, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "ok (level balanced, 3 restricted topics, store sqlite)") {
+		t.Errorf("output: %q", out.String())
+	}
+}
+
+func TestCheckConfigPrintsEveryError(t *testing.T) {
+	b, err := os.ReadFile(shippedConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(b), "level: balanced", "level: fast", 1)
+	text = strings.Replace(text, "failed_turns: 2", "failed_turns: 0", 1)
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), []string{"check-config", path}, nil, &out, &errOut)
+	if !errors.Is(err, errInvalid) {
+		t.Fatalf("want errInvalid, got %v", err)
+	}
+	got := errOut.String()
+	for _, want := range []string{
+		fmt.Sprintf("%s:%d: handoff.level:", path, lineOf(text, "level: fast")),
+		fmt.Sprintf("%s:%d: handoff.failed_turns:", path, lineOf(text, "failed_turns: 0")),
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+}
+
+func lineOf(text, s string) int { return strings.Count(text[:strings.Index(text, s)], "\n") + 1 }
+
+// TestSimulateGolden replays the sample conversations at each level; the
+// output is what README shows admins.
+func TestSimulateGolden(t *testing.T) {
+	for _, level := range []string{"ai_only", "quick", "balanced", "ai_first"} {
+		t.Run(level, func(t *testing.T) {
+			in, err := os.Open(filepath.Join("testdata", "simulate.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.Close()
+			var out, errOut bytes.Buffer
+			if err := run(context.Background(), []string{"handoff", "simulate", "--config", shippedConfig, "--level", level}, in, &out, &errOut); err != nil {
+				t.Fatalf("%v\n%s", err, errOut.String())
+			}
+			golden := filepath.Join("testdata", "simulate."+level+".golden")
+			if *update {
+				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(out.Bytes(), want) {
+				t.Errorf("output differs from %s (run with -update after checking):\n%s", golden, out.String())
+			}
+		})
+	}
+}
+
+func TestSimulateReportsBadLinesAndKeepsGoing(t *testing.T) {
+	in := strings.NewReader(`{"id":"ok","messages":[{"role":"customer","text":"operator!"}]}
+{"id":"bad","messages":[{"role":"robot","text":"hi"}]}
+not json
+{"id":"ok2","messages":[{"role":"customer","text":"hello"}],"extra":1}
+{"id":"ok3","messages":[{"role":"customer","text":"where is my order"}]}
+`)
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"handoff", "simulate", "--config", shippedConfig}, in, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "3 bad line(s)") {
+		t.Fatalf("want 3 bad lines, got %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("want one answer per line, got %d:\n%s", len(lines), out.String())
+	}
+	if !strings.Contains(lines[0], `"handoff":true`) || !strings.Contains(lines[1], `role \"robot\"`) ||
+		!strings.Contains(lines[2], `"error":"line 3`) || !strings.Contains(lines[3], `unknown field`) || !strings.Contains(lines[4], `"id":"ok3"`) {
+		t.Errorf("unexpected answers:\n%s", out.String())
+	}
+}
+
+func TestUnknownCommandAndBadLevel(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"frobnicate"}, nil, &out, &errOut); !errors.Is(err, errUsage) {
+		t.Errorf("unknown command: %v", err)
+	}
+	err := run(context.Background(), []string{"handoff", "simulate", "--config", shippedConfig, "--level", "eager"}, strings.NewReader(""), &out, &errOut)
+	if !errors.Is(err, errUsage) {
+		t.Errorf("bad level: %v", err)
+	}
+}

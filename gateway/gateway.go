@@ -1,0 +1,202 @@
+// Package gateway builds Switchboard from its config and runs it: the
+// store, the handoff policy, the responder and the HTTP server; it reloads
+// the config on request and drains on shutdown. Nothing imports it but the
+// command.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"switchboard/config"
+	"switchboard/dialog"
+	"switchboard/handoff"
+	"switchboard/store"
+)
+
+// Options are what the command line can set over the config file.
+type Options struct {
+	ConfigPath string
+	HTTPAddr   string // overrides listen.http when set
+	SIPAddr    string // overrides listen.sip when set
+	DataDir    string // overrides data_dir when set
+}
+
+// Gateway is one running Switchboard.
+type Gateway struct {
+	opts    Options
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	metrics *metrics
+	store   store.Store
+	turns   *dialog.Conductor
+
+	// live is everything a reload swaps at once, so a request never sees the
+	// new policy with the old config.
+	live atomic.Pointer[runtime]
+
+	httpLn net.Listener
+	http   *http.Server
+}
+
+// runtime is the part of the gateway built from one version of the config.
+type runtime struct {
+	cfg       *config.Config
+	policy    *handoff.Policy
+	responder dialog.Responder
+}
+
+// New loads the config, opens the store and builds the policy and responder.
+// It refuses to start on an invalid config.
+func New(ctx context.Context, opts Options, log *slog.Logger) (*Gateway, error) {
+	cfg, err := loadConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	g := &Gateway{opts: opts, log: log, reg: reg, metrics: newMetrics(reg), store: st}
+	g.live.Store(rt)
+	g.turns = dialog.NewConductor(st, g.dialogLive, dialog.NewMetrics(reg), time.Now, log)
+	return g, nil
+}
+
+// loadConfig reads the file and applies the command line over it.
+func loadConfig(opts Options) (*config.Config, error) {
+	cfg, err := config.Load(opts.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	if opts.HTTPAddr != "" {
+		cfg.Listen.HTTP = opts.HTTPAddr
+	}
+	if opts.SIPAddr != "" {
+		cfg.Listen.SIP = opts.SIPAddr
+	}
+	if opts.DataDir != "" {
+		cfg.DataDir = opts.DataDir
+	}
+	return cfg, nil
+}
+
+// build makes the reloadable parts from cfg.
+func build(cfg *config.Config) (*runtime, error) {
+	policy, err := handoff.New(cfg.Handoff)
+	if err != nil {
+		return nil, fmt.Errorf("handoff policy: %w", err)
+	}
+	kb, err := dialog.LoadKnowledge(cfg.ResolvePath(cfg.Responder.Embedded.Knowledge))
+	if err != nil {
+		return nil, fmt.Errorf("responder: %w", err)
+	}
+	return &runtime{cfg: cfg, policy: policy, responder: dialog.NewEmbedded(kb, dialog.EmbeddedOptions{})}, nil
+}
+
+func (g *Gateway) dialogLive() dialog.Live {
+	rt := g.live.Load()
+	return dialog.Live{Policy: rt.policy, Responder: rt.responder, Handoff: rt.cfg.Handoff}
+}
+
+// Conductor is the turn-taking core the channel adapters hand messages to.
+func (g *Gateway) Conductor() *dialog.Conductor { return g.turns }
+
+// Store is the conversation store.
+func (g *Gateway) Store() store.Store { return g.store }
+
+// Config returns the config in force.
+func (g *Gateway) Config() *config.Config { return g.live.Load().cfg }
+
+// Reload loads the config file again. A valid new config swaps in at once;
+// an invalid one is rejected with its errors and the old one stays. Changes
+// to listen addresses, data dir and store need a restart, and say so.
+func (g *Gateway) Reload() error {
+	cfg, err := loadConfig(g.opts)
+	if err == nil {
+		var rt *runtime
+		if rt, err = build(cfg); err == nil {
+			old := g.live.Swap(rt)
+			g.metrics.reloads.WithLabelValues("ok").Inc()
+			g.warnRestartNeeded(old.cfg, cfg)
+			g.log.Info("config reloaded", "file", cfg.File, "level", cfg.Handoff.Level)
+			return nil
+		}
+	}
+	g.metrics.reloads.WithLabelValues("error").Inc()
+	g.log.Error("config reload rejected; keeping the previous config", "file", g.opts.ConfigPath, "error", err)
+	return err
+}
+
+func (g *Gateway) warnRestartNeeded(old, cfg *config.Config) {
+	if old.Listen != cfg.Listen || old.DataDir != cfg.DataDir || old.Store != cfg.Store {
+		g.log.Warn("listen addresses, data_dir and store take effect only after a restart")
+	}
+}
+
+// Listen binds the HTTP address, so that callers (and tests asking for
+// port 0) know the address before Run.
+func (g *Gateway) Listen() error {
+	ln, err := net.Listen("tcp", g.Config().Listen.HTTP)
+	if err != nil {
+		return fmt.Errorf("listen http: %w", err)
+	}
+	g.httpLn = ln
+	g.http = &http.Server{Handler: g.routes(), ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}
+
+// HTTPAddr is the bound HTTP address after Listen.
+func (g *Gateway) HTTPAddr() string { return g.httpLn.Addr().String() }
+
+// Run serves until ctx ends, then drains: it stops taking requests, lets
+// those under way finish (up to 10 s), and closes the store.
+func (g *Gateway) Run(ctx context.Context) error {
+	if g.httpLn == nil {
+		if err := g.Listen(); err != nil {
+			return err
+		}
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	if err := g.watchConfig(watchCtx); err != nil {
+		g.log.Warn("config changes will need SIGHUP", "error", err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- g.http.Serve(g.httpLn) }()
+	g.log.Info("switchboard started", "http", g.HTTPAddr(), "sip", g.Config().Listen.SIP,
+		"store", g.Config().Store.Driver, "level", g.Config().Handoff.Level)
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := g.http.Shutdown(shutdownCtx); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("http shutdown: %w", err))
+	}
+	if err := g.store.Close(); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("close store: %w", err))
+	}
+	if errors.Is(runErr, http.ErrServerClosed) {
+		runErr = nil
+	}
+	g.log.Info("switchboard stopped")
+	return runErr
+}

@@ -53,7 +53,7 @@ func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
 		want     string // key and message fragment
 	}{
 		{"unknown top-level key", "data_dir: ./data", "data_dir: ./data\nverbose: true", "verbose: true", "verbose: unknown key"},
-		{"unknown nested key", "    threshold: -0.5", "    threshold: -0.5\n    treshold: 2", "treshold: 2", "handoff.frustration.treshold: unknown key"},
+		{"unknown nested key", "    threshold: -0.7", "    threshold: -0.7\n    treshold: 2", "treshold: 2", "handoff.frustration.treshold: unknown key"},
 		{"wrong type", "failed_turns: 2", "failed_turns: two", "failed_turns: two", `handoff.failed_turns: "two" is not a valid whole number`},
 		{"bad duration", "ring_timeout: 30s", "ring_timeout: soon", "ring_timeout: soon", "handoff.targets.support_line.ring_timeout:"},
 		{"bad level", "level: balanced", "level: fast", "level: fast", `handoff.level: "fast" is not one of`},
@@ -64,7 +64,7 @@ func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
 		{"dsn in file", "dsn_env: SWITCHBOARD_DATABASE_URL", "dsn_env: postgres://u:p@h/db", "dsn_env: postgres", "store.postgres.dsn_env: names an environment variable"},
 		{"bad address", `http: ":8080"`, `http: "8080"`, `http: "8080"`, `listen.http: "8080" is not a host:port`},
 		{"duplicate key", "data_dir: ./data", "data_dir: ./data\ndata_dir: ./other", "data_dir: ./other", "data_dir: key appears twice"},
-		{"threshold out of range", "threshold: -0.5", "threshold: 0.5", "threshold: 0.5", "handoff.frustration.threshold: 0.5 must be between"},
+		{"threshold out of range", "threshold: -0.7", "threshold: 0.5", "threshold: 0.5", "handoff.frustration.threshold: 0.5 must be between"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -102,14 +102,14 @@ func (p *Policy) topicOf(toks []token) (*topicClassifier, float64) {
 // frustrated says whether customer turn i shows frustration, and how.
 func (p *Policy) frustrated(turns []customerTurn, i int, sentiment float64) (bool, string) {
 	f, t := p.cfg.Frustration, turns[i]
-	s := signals{sentiment: sentiment, shouting: f.Shouting && shouting(t.text), profanity: f.Profanity && profanity(t.toks)}
-	if pr := p.frustration.prob(t.toks, t.text, s); pr >= frustrationThreshold && s.negativeEvidence(t.text) {
+	s := signals{sentiment: sentiment, shouting: f.Shouting && shouting(t.text), profanity: f.Profanity && profanity(t.text, t.toks)}
+	if pr := p.frustration.prob(t.toks, t.text, s); pr >= frustrationSure || pr >= frustrationThreshold && s.negativeEvidence(t.text) {
 		return true, fmt.Sprintf("frustrated tone (p=%.2f)", pr)
 	}
 	if sentiment <= f.Threshold {
 		return true, fmt.Sprintf("very negative sentiment (%.2f)", sentiment)
 	}
-	if f.Repetition && i > 0 && similar(t.toks, turns[i-1].toks) {
+	if f.Repetition && repeats(turns, i) {
 		return true, "repeating themselves"
 	}
 	return false, ""
@@ -156,7 +156,7 @@ func (p *Policy) countFailedTurns(msgs []Message, turns []customerTurn) (int, bo
 			prev--
 		}
 		answered := prev >= 0 && msgs[prev].Role == RoleAI && !msgs[prev].Unresolved && !msgs[prev].Transfer
-		failed := answered && (t.intent[intentNotHelpful] >= 0.5 || (i > 0 && similar(t.toks, turns[i-1].toks)))
+		failed := answered && (t.intent[intentNotHelpful] >= 0.5 || repeats(turns, i))
 		last = failed
 		if failed {
 			n++
@@ -195,3 +195,14 @@ var requestWords = func() map[string]bool {
 	}
 	return m
 }()
+
+// repeats says whether customer turn i asks again what an earlier turn
+// asked: the answer in between did not help.
+func repeats(turns []customerTurn, i int) bool {
+	for j := range i {
+		if similar(turns[i].toks, turns[j].toks) {
+			return true
+		}
+	}
+	return false
+}

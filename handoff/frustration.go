@@ -73,6 +73,10 @@ func (c *frustrationClassifier) prob(toks []token, text string, s signals) float
 // costs more than waiting one turn for a frustrated one to show itself.
 const frustrationThreshold = 0.6
 
+// frustrationSure is the probability at which the classifier decides alone,
+// without a surface sign: sarcasm ("oh wonderful, another bot") has none.
+const frustrationSure = 0.93
+
 // negativeEvidence says whether a message shows anger on its surface at all:
 // negative sentiment, capitals, swearing or insistent punctuation. The
 // classifier's words alone are not enough: "where is my sofa" shares its

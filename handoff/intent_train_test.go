@@ -117,7 +117,7 @@ func TestIntentModelIsCurrent(t *testing.T) {
 	}
 }
 
-var frustrationTraining = trainOptions{Epochs: 30, Rate: 0.5, L2: 1e-5, Seed: 13, Balance: 1}
+var frustrationTraining = trainOptions{Epochs: 30, Rate: 0.5, L2: 1e-3, Seed: 13, Balance: 1}
 
 // frustrationExamples turns labelled messages into training examples, with
 // the same signals the policy computes live.
@@ -126,7 +126,7 @@ func frustrationExamples(data []labelled) []example {
 	var out []example
 	for _, l := range data {
 		toks := testStems.fill(tokenize(l.Text))
-		s := signals{sentiment: sa.score(l.Text), shouting: shouting(l.Text), profanity: profanity(toks)}
+		s := signals{sentiment: sa.score(l.Text), shouting: shouting(l.Text), profanity: profanity(l.Text, toks)}
 		class := 0
 		if l.Label == "frustrated" {
 			class = 1
@@ -146,7 +146,7 @@ func frustrationData(t testing.TB) []labelled {
 	sa := newSentimentAnalyzer()
 	for _, l := range readLabelled(t, filepath.Join("..", "testdata", "handoff", "train", "intents.jsonl")) {
 		toks := tokenize(l.Text)
-		if sa.score(l.Text) >= -0.05 && !strings.Contains(l.Text, "!") && !shouting(l.Text) && !profanity(toks) && l.Text != strings.ToUpper(l.Text) {
+		if sa.score(l.Text) >= -0.05 && !strings.Contains(l.Text, "!") && !shouting(l.Text) && !profanity(l.Text, toks) && l.Text != strings.ToUpper(l.Text) {
 			data = append(data, labelled{Text: l.Text, Label: "calm"})
 		}
 	}

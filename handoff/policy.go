@@ -2,6 +2,7 @@ package handoff
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"switchboard/config"
@@ -69,7 +70,7 @@ func (p *Policy) Decide(in Input) Decision {
 		return d
 	}
 	c := p.analyse(in.Messages, rules)
-	d.Sentiment = c.sentiment
+	d.Sentiment = math.Round(c.sentiment*100) / 100
 	switch in.Messages[len(in.Messages)-1].Role {
 	case RoleCustomer:
 		d = p.decideCustomerTurn(c, rules, d)

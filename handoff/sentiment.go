@@ -1,6 +1,7 @@
 package handoff
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 
@@ -28,7 +29,14 @@ func (s *sentimentAnalyzer) score(text string) float64 {
 var profane = []string{"fuck", "fck", "fuk", "f*ck", "wtf", "shit", "sh*t", "bullshit", "crap", "damn", "bastard",
 	"asshole", "arse", "piss", "bitch", "dick", "ffs", "stfu", "goddamn", "bollocks", "wank", "twat", "hell"}
 
-func profanity(toks []token) bool {
+// censored matches swearing with its letters starred out ("f***", "sh*t"),
+// which the tokenizer would otherwise split into harmless pieces.
+var censored = regexp.MustCompile(`(?i)\b[a-z]+\*+[a-z]*\b|\b[a-z]\*{2,}`)
+
+func profanity(text string, toks []token) bool {
+	if censored.MatchString(text) {
+		return true
+	}
 	for i, t := range toks {
 		for _, p := range profane {
 			if strings.HasPrefix(t.Word, p) && (p != "hell" || t.Word == "hell") && (p != "dick" || t.Word == "dick") {

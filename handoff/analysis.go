@@ -59,7 +59,7 @@ func (p *Policy) analyse(msgs []Message, rules Rules) *analysis {
 	last := turns[len(turns)-1]
 	a.sentiment = p.sentiment.score(last.text)
 	a.requestProb = last.intent[intentHumanRequest]
-	a.requested = a.requestProb >= 0.5
+	a.requested = a.requestProb >= requestThreshold
 	a.topic, a.topicProb = p.topicOf(last.toks)
 	a.frustrated, a.frustration = p.frustrated(turns, len(turns)-1, a.sentiment)
 	if a.frustrated {
@@ -76,7 +76,7 @@ func (p *Policy) analyse(msgs []Message, rules Rules) *analysis {
 		// Under ai_first an earlier request waits for the problem
 		// statement; it still stands when the customer supplies it.
 		for _, t := range turns[:len(turns)-1] {
-			if t.intent[intentHumanRequest] >= 0.5 {
+			if t.intent[intentHumanRequest] >= requestThreshold {
 				a.requested, a.requestProb = true, t.intent[intentHumanRequest]
 			}
 		}

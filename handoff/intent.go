@@ -73,3 +73,8 @@ func (c *intentClassifier) classify(toks []token) map[string]float64 {
 	}
 	return out
 }
+
+// requestThreshold is the probability above which a message counts as a
+// request for a human. Above one half: a customer whose request was missed
+// can say it again, but a false handoff takes the conversation from the AI.
+const requestThreshold = 0.7

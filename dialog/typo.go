@@ -3,6 +3,8 @@ package dialog
 import (
 	"math"
 	"sort"
+
+	"github.com/hbollon/go-edlib"
 )
 
 // speller corrects misspelt words against the words of the knowledge base.
@@ -15,6 +17,7 @@ type speller struct {
 }
 
 type spellWord struct {
+	text  string
 	runes []rune
 	term  string  // index term it stands for; "" for a stop word
 	idf   float64 // of term, to prefer the commoner word on a tie
@@ -32,7 +35,7 @@ func newSpeller(kbWords []string, ix *bm25Index, catalog map[string]bool) *spell
 		if term != "" {
 			idf = ix.idf[term] // 0 for a catalog word no entry has
 		}
-		byText[w] = spellWord{runes: []rune(w), term: term, idf: idf}
+		byText[w] = spellWord{text: w, runes: []rune(w), term: term, idf: idf}
 	}
 	// A stop word loses every tie: a content word misread as one ("oder" as
 	// "over" rather than "order") would vanish from the query.
@@ -73,13 +76,14 @@ func (sp *speller) correct(w string) (term string, ok bool) {
 	}
 	var best *spellWord
 	bestDist := maxDist + 1
-	var scratch [3][]int
 	for i := range sp.words {
 		c := sp.words[i].runes
 		if c[0] != q[0] || abs(len(c)-len(q)) > maxDist {
 			continue
 		}
-		d := editDistance(q, c, &scratch)
+		// Optimal string alignment: insertions, deletions, substitutions
+		// and swaps of adjacent letters each cost one.
+		d := edlib.OSADamerauLevenshteinDistance(w, sp.words[i].text)
 		if d < bestDist || (d == bestDist && best != nil && sp.words[i].idf < best.idf) {
 			best, bestDist = &sp.words[i], d
 		}
@@ -88,38 +92,6 @@ func (sp *speller) correct(w string) (term string, ok bool) {
 		return "", false
 	}
 	return best.term, true
-}
-
-// editDistance is the optimal string alignment distance: insertions,
-// deletions, substitutions and swaps of adjacent letters each cost one.
-// scratch holds reusable rows so that scanning the vocabulary does not
-// allocate per word.
-func editDistance(a, b []rune, scratch *[3][]int) int {
-	for i := range scratch {
-		if cap(scratch[i]) < len(b)+1 {
-			scratch[i] = make([]int, len(b)+1)
-		}
-		scratch[i] = scratch[i][:len(b)+1]
-	}
-	prev2, prev, cur := scratch[0], scratch[1], scratch[2]
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }
 
 func abs(x int) int {

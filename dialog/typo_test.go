@@ -2,29 +2,6 @@ package dialog
 
 import "testing"
 
-func TestEditDistance(t *testing.T) {
-	tests := []struct {
-		a, b string
-		want int
-	}{
-		{"", "", 0},
-		{"return", "return", 0},
-		{"retrun", "return", 1}, // swap
-		{"refnd", "refund", 1},  // deletion
-		{"deliverry", "delivery", 1},
-		{"warrenty", "warranty", 1},
-		{"passport", "password", 2},
-		{"kitten", "sitting", 3},
-		{"", "abc", 3},
-	}
-	var scratch [3][]int
-	for _, tt := range tests {
-		if got := editDistance([]rune(tt.a), []rune(tt.b), &scratch); got != tt.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-		}
-	}
-}
-
 func TestSpellerCorrectsTyposOnly(t *testing.T) {
 	e := NewEmbedded(sampleKnowledge(t), EmbeddedOptions{})
 	tests := []struct {

@@ -134,7 +134,7 @@ func (g *Gateway) Reload() error {
 			old := g.live.Swap(rt)
 			g.metrics.reloads.WithLabelValues("ok").Inc()
 			g.warnRestartNeeded(old.cfg, cfg)
-			g.log.Info("config reloaded", "file", cfg.File, "level", cfg.Handoff.Level)
+			g.log.Info("config reloaded", "file", cfg.File, "handoff_level", cfg.Handoff.Level)
 			return nil
 		}
 	}
@@ -180,7 +180,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- g.http.Serve(g.httpLn) }()
 	g.log.Info("switchboard started", "http", g.HTTPAddr(), "sip", g.Config().Listen.SIP,
-		"store", g.Config().Store.Driver, "level", g.Config().Handoff.Level)
+		"store", g.Config().Store.Driver, "handoff_level", g.Config().Handoff.Level)
 	var runErr error
 	select {
 	case <-ctx.Done():

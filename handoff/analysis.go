@@ -31,10 +31,11 @@ type analysis struct {
 
 // customerTurn is one customer message, tokenised once.
 type customerTurn struct {
-	index  int
-	text   string
-	toks   []token
-	intent map[string]float64
+	index   int
+	text    string
+	toks    []token
+	content map[string]bool // stemmed content words, for spotting repeats
+	intent  map[string]float64
 }
 
 func (p *Policy) analyse(msgs []Message, rules Rules) *analysis {
@@ -46,7 +47,7 @@ func (p *Policy) analyse(msgs []Message, rules Rules) *analysis {
 		case RoleCustomer:
 			seenCustomer = true
 			toks := p.stems.fill(tokenize(m.Text))
-			turns = append(turns, customerTurn{index: i, text: m.Text, toks: toks, intent: p.intents.classify(toks)})
+			turns = append(turns, customerTurn{index: i, text: m.Text, toks: toks, content: contentSet(toks), intent: p.intents.classify(toks)})
 		case RoleAI:
 			if seenCustomer {
 				a.aiAttempts++
@@ -200,7 +201,7 @@ var requestWords = func() map[string]bool {
 // asked: the answer in between did not help.
 func repeats(turns []customerTurn, i int) bool {
 	for j := range i {
-		if similar(turns[i].toks, turns[j].toks) {
+		if similar(turns[i].content, turns[j].content) {
 			return true
 		}
 	}

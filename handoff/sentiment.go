@@ -78,9 +78,9 @@ func shouting(text string) bool {
 
 // similar says whether two messages are near-repeats: the customer asking
 // the same thing again because the answer did not help. The shorter one's
-// content words (stemmed) must nearly all be in the longer one.
-func similar(a, b []token) bool {
-	wa, wb := contentSet(a), contentSet(b)
+// content words (stemmed, from contentSet) must nearly all be in the longer
+// one.
+func similar(wa, wb map[string]bool) bool {
 	if len(wa) > len(wb) {
 		wa, wb = wb, wa
 	}

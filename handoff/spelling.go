@@ -1,5 +1,7 @@
 package handoff
 
+import "github.com/hbollon/go-edlib"
+
 // vocabulary is the small set of words whose misspellings matter most to
 // the classifiers: the words of asking for a person. Customers misspell
 // them ("reprisentative", "opperator", "aegnt", "humen") and a model that
@@ -78,7 +80,7 @@ func correct(w string) string {
 	hw := letters(w)
 	for _, i := range vocabularyByLetter[w[0]] {
 		v := vocabulary[i]
-		if abs(len(v)-len(w)) <= limit && bagDistance(&hw, &vocabularyLetters[i]) <= limit && editDistance(w, v, limit) <= limit {
+		if abs(len(v)-len(w)) <= limit && bagDistance(&hw, &vocabularyLetters[i]) <= limit && edlib.OSADamerauLevenshteinDistance(w, v) <= limit {
 			return v
 		}
 	}
@@ -90,37 +92,6 @@ func abs(x int) int {
 		return -x
 	}
 	return x
-}
-
-// editDistance is the optimal-string-alignment distance between a and b,
-// giving up early once every path exceeds limit.
-// Words are at most maxWordLen bytes, so its rows live on the stack.
-func editDistance(a, b string, limit int) int {
-	var r0, r1, r2 [maxWordLen + 1]int
-	prev2, prev, cur := r0[:len(b)+1], r1[:len(b)+1], r2[:len(b)+1]
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-			rowMin = min(rowMin, cur[j])
-		}
-		if rowMin > limit {
-			return limit + 1
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }
 
 // squeeze shortens runs of three or more of the same letter ("humaaan",

@@ -148,8 +148,8 @@ func TestServeHealthMetricsReloadAndShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.waitLog(t, "config reloaded", func(l map[string]any) {
-		if l["level"] != "quick" {
-			t.Errorf("reloaded level %v, want quick", l["level"])
+		if l["handoff_level"] != "quick" {
+			t.Errorf("reloaded level %v, want quick", l["handoff_level"])
 		}
 	})
 
@@ -199,5 +199,27 @@ func TestServeRefusesInvalidConfig(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "bogus: unknown key") || !strings.Contains(string(out), "will not start") {
 		t.Errorf("output: %s", out)
+	}
+}
+
+func TestCheckConfigExitStatus(t *testing.T) {
+	bin := buildBinary(t)
+	cfg := filepath.Join(configDir(t), "switchboard.yaml")
+	if out, err := exec.Command(bin, "check-config", cfg).CombinedOutput(); err != nil {
+		t.Fatalf("valid config: %v\n%s", err, out)
+	}
+	orig, _ := os.ReadFile(cfg)
+	bad := strings.Replace(string(orig), "level: balanced", "level: fast", 1)
+	bad = strings.Replace(bad, "ring_timeout: 30s", "ring_timeout: soon", 1)
+	if err := os.WriteFile(cfg, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "check-config", cfg).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("want exit 1, got %v", err)
+	}
+	if !strings.Contains(string(out), fmt.Sprintf("%s:%d: handoff.targets.support_line.ring_timeout:", cfg, lineOf(bad, "ring_timeout: soon"))) {
+		t.Errorf("output:\n%s", out)
 	}
 }

@@ -43,42 +43,88 @@ type trainOptions struct {
 // (a topic's handful of examples) is not drowned by a large background.
 // The shuffle is seeded: the same data always gives the same model.
 func train(classes []string, data []example, o trainOptions) *model {
-	m := &model{Classes: classes, Bias: make([]float64, len(classes)), Weights: map[uint64][]float64{}}
-	counts := make([]float64, len(classes))
-	for _, e := range data {
-		counts[e.Class]++
-	}
-	classWeight := make([]float64, len(classes))
-	for c, n := range counts {
-		if n > 0 {
-			classWeight[c] = math.Pow(float64(len(data))/(float64(len(classes))*n), o.Balance)
-		}
-	}
+	k := len(classes)
+	ids, rows := denseFeatures(data)
+	w := make([]float64, len(ids)*k) // feature-major: w[f*k+c]
+	bias := make([]float64, k)
+	classWeight := classWeights(k, data, o.Balance)
 	order := make([]int, len(data))
 	for i := range order {
 		order[i] = i
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))
-	probs := make([]float64, len(classes))
+	probs := make([]float64, k)
 	for epoch := range o.Epochs {
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		rate := o.Rate / (1 + float64(epoch)*0.1)
 		for _, i := range order {
-			e := data[i]
-			m.scores(e.Features, probs)
+			row, class := rows[i], data[i].Class
+			copy(probs, bias)
+			for _, f := range row {
+				for c := range k {
+					probs[c] += w[int(f.idx)*k+c] * f.value
+				}
+			}
 			softmax(probs)
-			for c := range classes {
-				g := (probs[c] - indicator(c == e.Class)) * classWeight[e.Class]
-				m.Bias[c] -= rate * g
-				for _, f := range e.Features {
-					w := m.weight(f.ID)
-					w[c] -= rate * (g*f.Value + o.L2*w[c])
+			for c := range k {
+				g := (probs[c] - indicator(c == class)) * classWeight[class]
+				bias[c] -= rate * g
+				for _, f := range row {
+					j := int(f.idx)*k + c
+					w[j] -= rate * (g*f.value + o.L2*w[j])
 				}
 			}
 		}
 	}
+	m := &model{Classes: classes, Bias: bias, Weights: make(map[uint64][]float64, len(ids))}
+	for f, id := range ids {
+		m.Weights[id] = w[f*k : (f+1)*k]
+	}
 	m.prune(1e-3)
 	return m
+}
+
+// denseEntry is a feature of a training example by its index in the dense
+// weight matrix: training does no map lookups in its inner loop.
+type denseEntry struct {
+	idx   int32
+	value float64
+}
+
+// denseFeatures numbers the features of data in order of first appearance.
+func denseFeatures(data []example) ([]uint64, [][]denseEntry) {
+	index := map[uint64]int32{}
+	var ids []uint64
+	rows := make([][]denseEntry, len(data))
+	for i, e := range data {
+		row := make([]denseEntry, len(e.Features))
+		for j, f := range e.Features {
+			idx, ok := index[f.ID]
+			if !ok {
+				idx = int32(len(ids))
+				index[f.ID] = idx
+				ids = append(ids, f.ID)
+			}
+			row[j] = denseEntry{idx, f.Value}
+		}
+		rows[i] = row
+	}
+	return ids, rows
+}
+
+// classWeights are inverse class frequencies raised to balance.
+func classWeights(k int, data []example, balance float64) []float64 {
+	counts := make([]float64, k)
+	for _, e := range data {
+		counts[e.Class]++
+	}
+	out := make([]float64, k)
+	for c, n := range counts {
+		if n > 0 {
+			out[c] = math.Pow(float64(len(data))/(float64(k)*n), balance)
+		}
+	}
+	return out
 }
 
 func indicator(b bool) float64 {
@@ -86,15 +132,6 @@ func indicator(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-func (m *model) weight(id uint64) []float64 {
-	w, ok := m.Weights[id]
-	if !ok {
-		w = make([]float64, len(m.Classes))
-		m.Weights[id] = w
-	}
-	return w
 }
 
 // prune drops features whose weights are all negligible and rounds the rest,

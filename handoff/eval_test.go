@@ -14,7 +14,7 @@ import (
 	"switchboard/config"
 )
 
-var evalReport = flag.String("eval-report", "", "write the evaluation's markdown table to this file")
+var evalReport = flag.String("eval-report", "", "write each evaluation's markdown tables to this folder, as SET.md")
 
 type evalExpect struct {
 	Handoff bool    `json:"handoff"`
@@ -142,7 +142,7 @@ func TestEvaluation(t *testing.T) {
 	if len(cases) < 300 {
 		t.Fatalf("evaluation set has %d conversations, want >= 300", len(cases))
 	}
-	b := evaluate(t, cases)
+	b := evaluate(t, "eval", cases)
 	if r := b.recall(TriggerExplicit); r < 0.97 {
 		t.Errorf("balanced explicit-request recall %.3f, want >= 0.97", r)
 	}
@@ -163,7 +163,7 @@ func TestHoldout(t *testing.T) {
 			if len(cases) < 200 {
 				t.Fatalf("%s set has %d conversations, want >= 200", set, len(cases))
 			}
-			b := evaluate(t, cases)
+			b := evaluate(t, set, cases)
 			if r := b.recall(TriggerExplicit); r < holdoutMinRecall {
 				t.Errorf("balanced explicit-request recall %.3f, want >= %.2f", r, holdoutMinRecall)
 			}
@@ -183,7 +183,7 @@ const (
 
 // evaluate scores cases at every level, logs the mistakes and the report,
 // writes the report where -eval-report says, and returns balanced's score.
-func evaluate(t *testing.T, cases []evalCase) *score {
+func evaluate(t *testing.T, set string, cases []evalCase) *score {
 	t.Helper()
 	var report strings.Builder
 	fmt.Fprintf(&report, "%d conversations.\n\n", len(cases))
@@ -219,7 +219,7 @@ func evaluate(t *testing.T, cases []evalCase) *score {
 	}
 	t.Log("\n" + report.String())
 	if *evalReport != "" {
-		if err := os.WriteFile(*evalReport, []byte(report.String()), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(*evalReport, set+".md"), []byte(report.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

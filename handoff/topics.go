@@ -16,7 +16,7 @@ type topicClassifier struct {
 // topicThreshold is the probability above which a message is on the topic.
 const topicThreshold = 0.6
 
-var topicTraining = trainOptions{Epochs: 25, Rate: 0.5, L2: 1e-4, Seed: 11, Balance: topicBalance}
+var topicTraining = trainOptions{Epochs: 10, Rate: 0.5, L2: 1e-4, Seed: 11, Balance: topicBalance}
 
 const topicBalance = 0.5
 

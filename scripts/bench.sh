@@ -32,16 +32,18 @@ run() { # run CMD... : echo it into the report, then its output in a code block
 	echo "labelled not to hand off, over all such conversations. Targets at balanced: explicit-request"
 	echo "recall >= 0.97, false handoffs <= 0.03."
 	echo
-	echo "### testdata/handoff/eval (used while developing the classifiers)"
+	go test -count=1 -run '^(TestEvaluation|TestHoldout)$' ./handoff -args -eval-report="$tmp" >/dev/null 2>&1 || true
+	echo "Three labelled sets, each written for this project by someone who saw neither the training"
+	echo "data nor the other sets. *eval* and *holdout* were read while the classifiers were developed"
+	echo "(holdout only after its first measurement, which was 0.906 recall, 0.030 false handoffs)."
+	echo "*final* was never read item by item: its figures are the unbiased ones."
 	echo
-	go test -count=1 -run '^TestEvaluation$' ./handoff -args -eval-report="$tmp/eval.md" >/dev/null 2>&1 || true
-	cat "$tmp/eval.md" 2>/dev/null || echo "(evaluation did not run)"
-	echo
-	echo "### testdata/handoff/holdout (never looked at while developing)"
-	echo
-	go test -count=1 -run '^TestHoldout$' ./handoff -args -eval-report="$tmp/holdout.md" >/dev/null 2>&1 || true
-	cat "$tmp/holdout.md" 2>/dev/null || echo "(holdout did not run)"
-	echo
+	for set in final holdout eval; do
+		echo "### testdata/handoff/$set"
+		echo
+		cat "$tmp/$set.md" 2>/dev/null || echo "(did not run)"
+		echo
+	done
 	echo "### Intent classifier, 5-fold cross-validation on the training set"
 	echo
 	run go test -count=1 -run '^TestIntentCrossValidation$' -v ./handoff
@@ -61,6 +63,7 @@ run() { # run CMD... : echo it into the report, then its output in a code block
 	echo
 	echo "Appending one message (SQLite: one file, WAL, synchronous=FULL; PostgreSQL at 127.0.0.1:5432)."
 	echo
-	run go test -run '^$' -bench . -benchmem ./store/sqlite ./store/postgres
+	run go test -run '^$' -bench . -benchmem ./store/sqlite
+	run go test -run '^$' -bench . -benchmem ./store/postgres
 } >"$out"
 echo "wrote $out"

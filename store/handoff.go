@@ -16,6 +16,9 @@ const (
 type Handoff struct {
 	ID             int64
 	ConversationID ConversationID
+	// Channel is the conversation's channel. It is read-only: every read that
+	// returns handoffs fills it from the conversation, and writes ignore it.
+	Channel string
 
 	Trigger   string // what fired: customer request, restricted topic, frustration, ...
 	Reason    string // the reason in the fixed vocabulary admins act on

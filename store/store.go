@@ -57,14 +57,27 @@ type Store interface {
 	// Messages returns the conversation's messages oldest first (by ID), or
 	// ErrNotFound for an unknown conversation.
 	Messages(ctx context.Context, id ConversationID) ([]Message, error)
+	// Unanswered returns customer messages created at or after since that the
+	// AI answered with a message marked Unresolved (the very next message of the
+	// conversation, in the order Messages returns, is role ai with Unresolved
+	// true), newest first, at most limit (0 = 1,000). These are the questions
+	// the AI could not answer. A negative limit is ErrInvalid.
+	Unanswered(ctx context.Context, since time.Time, limit int) ([]Message, error)
 
 	// RequestHandoff records h with Status pending (unless set) and moves the
 	// conversation from ai to pending_human in one transaction; ErrWrongState
 	// (nothing written) when the conversation is not in state ai. Status
-	// follow_up records the handoff in any state without changing it.
+	// follow_up records the handoff in any state without changing it. The
+	// handoff returned has Channel set from the conversation; h.Channel is
+	// ignored.
 	RequestHandoff(ctx context.Context, h Handoff) (Handoff, error)
-	// Handoffs returns the conversation's handoffs oldest first, or ErrNotFound.
+	// Handoffs returns the conversation's handoffs oldest first, with Channel
+	// set, or ErrNotFound.
 	Handoffs(ctx context.Context, id ConversationID) ([]Handoff, error)
+	// HandoffsSince returns the handoffs (follow-ups included) created at or
+	// after since, oldest first, at most limit (0 = 10,000), with Channel set.
+	// A negative limit is ErrInvalid.
+	HandoffsSince(ctx context.Context, since time.Time, limit int) ([]Handoff, error)
 	// Claim gives a pending_human conversation to agent (state human) and marks
 	// its open handoff claimed. Of many concurrent claimers exactly one wins;
 	// the others get ErrAlreadyClaimed. The holder claiming again is a no-op.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -147,8 +148,48 @@ func TestOpenConcurrentlyMigratesOnce(t *testing.T) {
 	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
 		t.Fatalf("count migrations: %v", err)
 	}
-	if n != 1 {
-		t.Errorf("schema_migrations has %d rows, want 1", n)
+	if want := migrationCount(t); n != want {
+		t.Errorf("schema_migrations has %d rows, want one per migration file, %d", n, want)
+	}
+}
+
+// migrationCount returns the number of migration files the package embeds.
+func migrationCount(t *testing.T) int {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migration files: %v, %v", files, err)
+	}
+	return len(files)
+}
+
+// TestMigrationsRerun forgets that the migrations after the first were
+// applied, so the next Open runs them over the schema they already built:
+// they must be idempotent.
+func TestMigrationsRerun(t *testing.T) {
+	dsn := schemaDSN(t)
+	s := open(t, dsn)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(context.WithoutCancel(t.Context()))
+	if _, err := conn.Exec(t.Context(), `DELETE FROM schema_migrations WHERE version > 1`); err != nil {
+		t.Fatalf("forget migrations: %v", err)
+	}
+	again := open(t, dsn)
+	if _, err := again.HandoffsSince(t.Context(), time.Time{}, 0); err != nil {
+		t.Errorf("HandoffsSince after re-running migrations: %v", err)
+	}
+	var n int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		t.Fatalf("count migrations: %v", err)
+	}
+	if want := migrationCount(t); n != want {
+		t.Errorf("schema_migrations has %d rows, want %d", n, want)
 	}
 }
 

@@ -9,15 +9,20 @@ import (
 	"switchboard/store/internal/rules"
 )
 
-const handoffCols = `id, conversation_id, trigger_name, reason, topic, summary, target, status,
-	sentiment, agent, created_at, updated_at, claimed_at, closed_at`
+// handoffCols are read FROM handoffFrom, which joins each handoff to its
+// conversation for the read-only Channel.
+const (
+	handoffCols = `h.id, h.conversation_id, c.channel, h.trigger_name, h.reason, h.topic, h.summary, h.target,
+	h.status, h.sentiment, h.agent, h.created_at, h.updated_at, h.claimed_at, h.closed_at`
+	handoffFrom = `handoffs h JOIN conversations c ON c.id = h.conversation_id`
+)
 
 func scanHandoff(r scanner) (store.Handoff, error) {
 	var h store.Handoff
 	var created, updated int64
 	var claimed, closed sql.NullInt64
-	err := r.Scan(&h.ID, &h.ConversationID, &h.Trigger, &h.Reason, &h.Topic, &h.Summary, &h.Target, &h.Status,
-		&h.Sentiment, &h.Agent, &created, &updated, &claimed, &closed)
+	err := r.Scan(&h.ID, &h.ConversationID, &h.Channel, &h.Trigger, &h.Reason, &h.Topic, &h.Summary, &h.Target,
+		&h.Status, &h.Sentiment, &h.Agent, &created, &updated, &claimed, &closed)
 	h.CreatedAt, h.UpdatedAt = fromMicros(created), fromMicros(updated)
 	h.ClaimedAt, h.ClosedAt = fromNullMicros(claimed), fromNullMicros(closed)
 	return h, err
@@ -45,6 +50,7 @@ func (s *Store) RequestHandoff(ctx context.Context, h store.Handoff) (store.Hand
 				return err
 			}
 		}
+		h.Channel = c.Channel
 		return insertHandoff(ctx, tx, &h)
 	})
 	if err != nil {
@@ -64,8 +70,8 @@ func insertHandoff(ctx context.Context, tx *sql.Tx, h *store.Handoff) error {
 
 // Handoffs returns the conversation's handoffs oldest first.
 func (s *Store) Handoffs(ctx context.Context, id store.ConversationID) ([]store.Handoff, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+handoffCols+` FROM handoffs
-		WHERE conversation_id = ? ORDER BY id`, id)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+handoffCols+` FROM `+handoffFrom+`
+		WHERE h.conversation_id = ? ORDER BY h.id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: handoffs of %s: %w", id, err)
 	}

@@ -2,10 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -63,6 +65,43 @@ func TestOpenCreatesDirAndReopens(t *testing.T) {
 	got, err := again.Conversation(t.Context(), c.ID)
 	if err != nil || got.Channel != "sms" {
 		t.Errorf("after reopening, Conversation = %+v, %v; want the stored one", got, err)
+	}
+}
+
+// TestMigrationsRerun forgets that the migrations after the first were
+// applied, so the next Open runs them over the schema they already built:
+// they must be idempotent.
+func TestMigrationsRerun(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "switchboard.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(t.Context(), `DELETE FROM schema_migrations WHERE version > 1`); err != nil {
+		t.Fatalf("forget migrations: %v", err)
+	}
+	again := open(t, path)
+	if _, err := again.HandoffsSince(t.Context(), time.Time{}, 0); err != nil {
+		t.Errorf("HandoffsSince after re-running migrations: %v", err)
+	}
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil || len(files) < 2 {
+		t.Fatalf("migration files: %v, %v", files, err)
+	}
+	var n int
+	if err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		t.Fatalf("count migrations: %v", err)
+	}
+	if n != len(files) {
+		t.Errorf("schema_migrations has %d rows, want one per migration file, %d", n, len(files))
 	}
 }
 

@@ -10,14 +10,16 @@ import (
 func testHandoffs(t *testing.T, open opener) {
 	t.Run("RequestMovesToPendingHuman", func(t *testing.T) {
 		s := open(t)
-		c := create(t, s, store.Conversation{CreatedAt: t0})
+		c := create(t, s, store.Conversation{Channel: "whatsapp", CreatedAt: t0})
 		before := time.Now()
 		in := store.Handoff{ConversationID: c.ID, Trigger: "frustration", Reason: "frustration", Topic: "billing",
-			Summary: "double charge, angry", Target: "billing-queue", Sentiment: -0.75}
+			Summary: "double charge, angry", Target: "billing-queue", Sentiment: -0.75,
+			Channel: "ignored: read from the conversation"}
 		h, err := s.RequestHandoff(t.Context(), in)
 		checkErr(t, "RequestHandoff", err, nil)
 		recent(t, "handoff CreatedAt", h.CreatedAt, before)
 		in.ID, in.Status, in.CreatedAt, in.UpdatedAt = h.ID, store.HandoffPending, h.CreatedAt, h.CreatedAt
+		in.Channel = "whatsapp"
 		if h.ID == 0 || !sameHandoff(h, in) {
 			t.Errorf("RequestHandoff = %+v, want %+v", h, in)
 		}
@@ -72,13 +74,13 @@ func testHandoffWrongState(t *testing.T, s store.Store) {
 // conversation, in ai and while an agent holds it, oldest first.
 func testFollowUp(t *testing.T, s store.Store) {
 	for _, st := range []store.State{store.StateAI, store.StateHuman} {
-		c := create(t, s, store.Conversation{State: st, Agent: "alice", CreatedAt: t0})
+		c := create(t, s, store.Conversation{Channel: "email", State: st, Agent: "alice", CreatedAt: t0})
 		var want []int64
 		for _, reason := range []string{"after_hours", "no_agent"} {
 			h, err := s.RequestHandoff(t.Context(), store.Handoff{ConversationID: c.ID, Reason: reason, Status: store.HandoffFollowUp})
 			checkErr(t, "follow-up in state "+string(st), err, nil)
-			if h.Status != store.HandoffFollowUp {
-				t.Errorf("follow-up status = %q", h.Status)
+			if h.Status != store.HandoffFollowUp || h.Channel != "email" {
+				t.Errorf("follow-up status %q channel %q, want follow_up on email", h.Status, h.Channel)
 			}
 			want = append(want, h.ID)
 		}
@@ -86,14 +88,16 @@ func testFollowUp(t *testing.T, s store.Store) {
 			t.Errorf("follow-up moved conversation %+v to %+v", c, got)
 		}
 		hs := handoffs(t, s, c.ID)
-		if len(hs) != 2 || hs[0].ID != want[0] || hs[1].ID != want[1] || hs[0].Reason != "after_hours" {
+		if len(hs) != 2 || hs[0].ID != want[0] || hs[1].ID != want[1] || hs[0].Reason != "after_hours" ||
+			hs[0].Channel != "email" || hs[1].Channel != "email" {
 			t.Errorf("Handoffs = %+v, want IDs %v oldest first", hs, want)
 		}
 	}
 }
 
 func sameHandoff(a, b store.Handoff) bool {
-	return a.ID == b.ID && a.ConversationID == b.ConversationID && a.Trigger == b.Trigger && a.Reason == b.Reason &&
+	return a.ID == b.ID && a.ConversationID == b.ConversationID && a.Channel == b.Channel &&
+		a.Trigger == b.Trigger && a.Reason == b.Reason &&
 		a.Topic == b.Topic && a.Summary == b.Summary && a.Target == b.Target && a.Status == b.Status &&
 		a.Sentiment == b.Sentiment && a.Agent == b.Agent && a.CreatedAt.Equal(b.CreatedAt) &&
 		a.UpdatedAt.Equal(b.UpdatedAt) && sameTimePtr(a.ClaimedAt, b.ClaimedAt) && sameTimePtr(a.ClosedAt, b.ClosedAt)

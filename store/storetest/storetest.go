@@ -27,6 +27,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Transitions", testTransitions},
 		{"ConcurrentClaim", testConcurrentClaim},
 		{"Outbox", testOutbox},
+		{"HandoffsSince", testHandoffsSince},
+		{"Unanswered", testUnanswered},
 		{"Timestamps", testTimestamps},
 	}
 	for _, s := range suites {

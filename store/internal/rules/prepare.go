@@ -78,6 +78,7 @@ func Handoff(h store.Handoff, now time.Time) (store.Handoff, error) {
 		return h, fmt.Errorf("new handoff status %q: %w", h.Status, store.ErrInvalid)
 	}
 	h.ID = 0
+	h.Channel = "" // read from the conversation, never written
 	h.CreatedAt = orNow(h.CreatedAt, now)
 	h.UpdatedAt = orNow(h.UpdatedAt, h.CreatedAt)
 	h.ClaimedAt, h.ClosedAt = TimePtr(h.ClaimedAt), TimePtr(h.ClosedAt)
@@ -129,4 +130,28 @@ func Lease(limit int, lease time.Duration) error {
 		return fmt.Errorf("due limit %d lease %s: %w", limit, lease, store.ErrInvalid)
 	}
 	return nil
+}
+
+// WindowLimit returns how many records HandoffsSince or Unanswered return:
+// limit, or def when limit is 0.
+func WindowLimit(limit, def int) (int, error) {
+	switch {
+	case limit < 0:
+		return 0, fmt.Errorf("limit %d: %w", limit, store.ErrInvalid)
+	case limit == 0:
+		return def, nil
+	}
+	return limit, nil
+}
+
+// Since returns the stored-form bound for "created at or after since": since
+// rounded up to the microsecond. Stored times are whole microseconds, so one
+// stored before a sub-microsecond since must not pass the bound, as it would
+// if since were truncated like the times that are written.
+func Since(since time.Time) time.Time {
+	t := Time(since)
+	if t.Before(since) {
+		t = t.Add(time.Microsecond)
+	}
+	return t
 }

@@ -10,153 +10,167 @@ import "time"
 // configs/switchboard.yaml, not in code: a field left out is its zero value
 // and validation says when that is not allowed.
 type Config struct {
-	Listen    Listen    `yaml:"listen"`
-	DataDir   string    `yaml:"data_dir"`
-	Log       Log       `yaml:"log"`
-	Store     Store     `yaml:"store"`
-	Handoff   Handoff   `yaml:"handoff"`
-	Responder Responder `yaml:"responder"`
-	Channels  Channels  `yaml:"channels"`
+	Listen    Listen    `yaml:"listen" json:"listen"`
+	DataDir   string    `yaml:"data_dir" json:"data_dir"`
+	Log       Log       `yaml:"log" json:"log"`
+	Store     Store     `yaml:"store" json:"store"`
+	Handoff   Handoff   `yaml:"handoff" json:"handoff"`
+	Responder Responder `yaml:"responder" json:"responder"`
+	Channels  Channels  `yaml:"channels" json:"channels"`
 
 	// File is the path the config was loaded from; not part of the YAML.
-	File string `yaml:"-"`
+	File string `yaml:"-" json:"-"`
 }
 
 // Listen holds the addresses the gateway listens on.
 type Listen struct {
-	HTTP string `yaml:"http"`
-	SIP  string `yaml:"sip"`
+	HTTP string `yaml:"http" json:"http"`
+	SIP  string `yaml:"sip" json:"sip"`
 }
 
 // Log sets the log level and format.
 type Log struct {
-	Level  string `yaml:"level"`  // debug, info, warn, error
-	Format string `yaml:"format"` // auto, text, json
+	Level  string `yaml:"level" json:"level"`   // debug, info, warn, error
+	Format string `yaml:"format" json:"format"` // auto, text, json
 }
 
 // Store chooses the conversation store.
 type Store struct {
-	Driver   string   `yaml:"driver"` // sqlite or postgres
-	SQLite   SQLite   `yaml:"sqlite"`
-	Postgres Postgres `yaml:"postgres"`
+	Driver   string   `yaml:"driver" json:"driver"` // sqlite or postgres
+	SQLite   SQLite   `yaml:"sqlite" json:"sqlite"`
+	Postgres Postgres `yaml:"postgres" json:"postgres"`
 }
 
 // SQLite is the embedded store: one file under the data dir.
 type SQLite struct {
-	Path string `yaml:"path"`
+	Path string `yaml:"path" json:"path"`
 }
 
 // Postgres takes its DSN from an environment variable so that no secret is
 // ever written into a config file.
 type Postgres struct {
-	DSNEnv string `yaml:"dsn_env"`
+	DSNEnv string `yaml:"dsn_env" json:"dsn_env"`
 }
 
 // Handoff configures when and where conversations go to humans.
 type Handoff struct {
-	Level            string            `yaml:"level"` // ai_only, quick, balanced, ai_first, advanced
-	Advanced         Advanced          `yaml:"advanced"`
-	Channels         map[string]string `yaml:"channels"` // channel -> level override
-	RestrictedTopics []Topic           `yaml:"restricted_topics"`
-	Frustration      Frustration       `yaml:"frustration"`
-	FailedTurns      int               `yaml:"failed_turns"`
-	ProblemStatement ProblemStatement  `yaml:"problem_statement"`
-	Collect          []string          `yaml:"collect"`
-	BusinessHours    BusinessHours     `yaml:"business_hours"`
-	Fallback         Fallback          `yaml:"fallback"`
-	Targets          map[string]Target `yaml:"targets"`
-	Messages         Messages          `yaml:"messages"`
+	Level            string            `yaml:"level" json:"level"` // ai_only, quick, balanced, ai_first, advanced
+	Advanced         Advanced          `yaml:"advanced" json:"advanced"`
+	Channels         map[string]string `yaml:"channels" json:"channels"` // channel -> level override
+	RestrictedTopics []Topic           `yaml:"restricted_topics" json:"restricted_topics"`
+	Frustration      Frustration       `yaml:"frustration" json:"frustration"`
+	FailedTurns      int               `yaml:"failed_turns" json:"failed_turns"`
+	ProblemStatement ProblemStatement  `yaml:"problem_statement" json:"problem_statement"`
+	Collect          []string          `yaml:"collect" json:"collect"`
+	BusinessHours    BusinessHours     `yaml:"business_hours" json:"business_hours"`
+	Fallback         Fallback          `yaml:"fallback" json:"fallback"`
+	Targets          map[string]Target `yaml:"targets" json:"targets"`
+	Messages         Messages          `yaml:"messages" json:"messages"`
 }
 
 // Advanced sets each trigger by itself; used when Level is "advanced".
 type Advanced struct {
-	Enabled                  bool   `yaml:"enabled"`
-	HumanRequest             bool   `yaml:"human_request"`
-	Frustration              string `yaml:"frustration"`  // off, first_sign, sustained
-	Unproductive             string `yaml:"unproductive"` // off, at_once, after_attempt
-	ProblemStatementRequired bool   `yaml:"problem_statement_required"`
+	Enabled                  bool   `yaml:"enabled" json:"enabled"`
+	HumanRequest             bool   `yaml:"human_request" json:"human_request"`
+	Frustration              string `yaml:"frustration" json:"frustration"`   // off, first_sign, sustained
+	Unproductive             string `yaml:"unproductive" json:"unproductive"` // off, at_once, after_attempt
+	ProblemStatementRequired bool   `yaml:"problem_statement_required" json:"problem_statement_required"`
 }
 
 // Topic is a restricted topic: conversations about it always go to humans.
 type Topic struct {
-	Name        string   `yaml:"name"`
-	Description string   `yaml:"description"`
-	Examples    []string `yaml:"examples"`
-	Keywords    []string `yaml:"keywords"`
-	Level       string   `yaml:"level"` // optional override for this topic
+	Name        string   `yaml:"name" json:"name"`
+	Description string   `yaml:"description" json:"description"`
+	Examples    []string `yaml:"examples" json:"examples"`
+	Keywords    []string `yaml:"keywords" json:"keywords"`
+	Level       string   `yaml:"level" json:"level"` // optional override for this topic
 }
 
 // Frustration tunes the frustration trigger.
 type Frustration struct {
-	Threshold      float64 `yaml:"threshold"`       // sentiment at or below this is frustrated (-1..0)
-	SustainedTurns int     `yaml:"sustained_turns"` // consecutive frustrated customer turns for "sustained"
-	Profanity      bool    `yaml:"profanity"`
-	Shouting       bool    `yaml:"shouting"`
-	Repetition     bool    `yaml:"repetition"`
+	Threshold      float64 `yaml:"threshold" json:"threshold"`             // sentiment at or below this is frustrated (-1..0)
+	SustainedTurns int     `yaml:"sustained_turns" json:"sustained_turns"` // consecutive frustrated customer turns for "sustained"
+	Profanity      bool    `yaml:"profanity" json:"profanity"`
+	Shouting       bool    `yaml:"shouting" json:"shouting"`
+	Repetition     bool    `yaml:"repetition" json:"repetition"`
 }
 
 // ProblemStatement says what makes a problem statement complete for ai_first.
 type ProblemStatement struct {
-	MinWords int `yaml:"min_words"` // content words describing the problem
+	MinWords int `yaml:"min_words" json:"min_words"` // content words describing the problem
 }
 
 // BusinessHours is when humans are there to take handoffs.
 type BusinessHours struct {
-	Timezone string   `yaml:"timezone"`
-	Days     []string `yaml:"days"` // mon..sun
-	Open     string   `yaml:"open"` // HH:MM
-	Close    string   `yaml:"close"`
-	Always   bool     `yaml:"always"` // staffed around the clock
+	Timezone string   `yaml:"timezone" json:"timezone"`
+	Days     []string `yaml:"days" json:"days"` // mon..sun
+	Open     string   `yaml:"open" json:"open"` // HH:MM
+	Close    string   `yaml:"close" json:"close"`
+	Always   bool     `yaml:"always" json:"always"` // staffed around the clock
 }
 
 // Fallback names the target each channel hands off to.
 type Fallback struct {
-	Default  string            `yaml:"default"`
-	Channels map[string]string `yaml:"channels"`
+	Default  string            `yaml:"default" json:"default"`
+	Channels map[string]string `yaml:"channels" json:"channels"`
 }
 
 // Target is a named destination for handoffs.
 type Target struct {
-	Kind        string            `yaml:"kind"` // console, sip
-	URI         string            `yaml:"uri"`
-	Method      string            `yaml:"method"` // refer, bridge, refer_then_bridge
-	RingTimeout time.Duration     `yaml:"ring_timeout"`
-	Headers     map[string]string `yaml:"headers"`
+	Kind        string            `yaml:"kind" json:"kind"` // console, sip
+	URI         string            `yaml:"uri" json:"uri"`
+	Method      string            `yaml:"method" json:"method"` // refer, bridge, refer_then_bridge
+	RingTimeout time.Duration     `yaml:"ring_timeout" json:"ring_timeout"`
+	Headers     map[string]string `yaml:"headers" json:"headers"`
 }
 
 // Messages are the customer-facing texts around a handoff.
 type Messages struct {
-	Handoff             string `yaml:"handoff"`
-	AfterHours          string `yaml:"after_hours"`
-	NoTransfer          string `yaml:"no_transfer"`
-	TopicDeclined       string `yaml:"topic_declined"`
-	AskProblemStatement string `yaml:"ask_problem_statement"`
+	Handoff             string `yaml:"handoff" json:"handoff"`
+	AfterHours          string `yaml:"after_hours" json:"after_hours"`
+	NoTransfer          string `yaml:"no_transfer" json:"no_transfer"`
+	TopicDeclined       string `yaml:"topic_declined" json:"topic_declined"`
+	AskProblemStatement string `yaml:"ask_problem_statement" json:"ask_problem_statement"`
 }
 
 // Responder chooses who writes the AI's replies.
 type Responder struct {
-	Kind     string   `yaml:"kind"` // embedded
-	Embedded Embedded `yaml:"embedded"`
+	Kind     string   `yaml:"kind" json:"kind"` // embedded
+	Embedded Embedded `yaml:"embedded" json:"embedded"`
 }
 
 // Embedded configures the rule-based responder.
 type Embedded struct {
-	Knowledge string `yaml:"knowledge"` // path, relative to the config file
+	Knowledge string `yaml:"knowledge" json:"knowledge"` // path, relative to the config file
 }
 
 // Channels enables and tunes the channel adapters.
 type Channels struct {
-	Web   WebChannel   `yaml:"web"`
-	Voice VoiceChannel `yaml:"voice"`
+	Web   WebChannel   `yaml:"web" json:"web"`
+	Voice VoiceChannel `yaml:"voice" json:"voice"`
 }
 
 // WebChannel is the web chat widget and its API.
 type WebChannel struct {
-	Enabled        bool     `yaml:"enabled"`
-	AllowedOrigins []string `yaml:"allowed_origins"`
+	Enabled         bool      `yaml:"enabled" json:"enabled"`
+	AllowedOrigins  []string  `yaml:"allowed_origins" json:"allowed_origins"`
+	MaxMessageChars int       `yaml:"max_message_chars" json:"max_message_chars"`
+	RateLimit       RateLimit `yaml:"rate_limit" json:"rate_limit"`
+}
+
+// RateLimit bounds how fast one client may send.
+type RateLimit struct {
+	PerIP           Rate `yaml:"per_ip" json:"per_ip"`
+	PerConversation Rate `yaml:"per_conversation" json:"per_conversation"`
+}
+
+// Rate is a token bucket: Per second on average, Burst at once.
+type Rate struct {
+	PerSecond float64 `yaml:"per_second" json:"per_second"`
+	Burst     int     `yaml:"burst" json:"burst"`
 }
 
 // VoiceChannel is SIP telephony.
 type VoiceChannel struct {
-	Enabled bool `yaml:"enabled"`
+	Enabled bool `yaml:"enabled" json:"enabled"`
 }

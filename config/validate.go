@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -62,11 +63,35 @@ func validate(cfg *Config) []problem {
 	c.oneOf("log.format", cfg.Log.Format, []string{"auto", "text", "json"})
 	validateStore(&c, cfg.Store)
 	validateHandoff(&c, &cfg.Handoff)
+	validateWeb(&c, cfg.Channels.Web)
 	c.oneOf("responder.kind", cfg.Responder.Kind, []string{"embedded"})
 	if cfg.Responder.Kind == "embedded" {
 		c.required("responder.embedded.knowledge", cfg.Responder.Embedded.Knowledge)
 	}
 	return c
+}
+
+func validateWeb(c *checker, w WebChannel) {
+	if !w.Enabled {
+		return
+	}
+	for i, o := range w.AllowedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			c.addf(fmt.Sprintf("channels.web.allowed_origins[%d]", i), "%q is not an origin like https://shop.example.com", o)
+		}
+	}
+	if w.MaxMessageChars < 1 || w.MaxMessageChars > 20000 {
+		c.addf("channels.web.max_message_chars", "%d must be between 1 and 20000", w.MaxMessageChars)
+	}
+	for _, r := range []struct {
+		key  string
+		rate Rate
+	}{{"per_ip", w.RateLimit.PerIP}, {"per_conversation", w.RateLimit.PerConversation}} {
+		if r.rate.PerSecond <= 0 || r.rate.Burst < 1 {
+			c.addf("channels.web.rate_limit."+r.key, "per_second must be above 0 and burst at least 1")
+		}
+	}
 }
 
 func validateStore(c *checker, s Store) {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"switchboard/channels/webchat"
 	"switchboard/config"
 	"switchboard/dialog"
 	"switchboard/handoff"
@@ -39,6 +40,8 @@ type Gateway struct {
 	metrics *metrics
 	store   store.Store
 	turns   *dialog.Conductor
+	web     *webchat.Server
+	now     func() time.Time
 
 	// live is everything a reload swaps at once, so a request never sees the
 	// new policy with the old config.
@@ -53,6 +56,7 @@ type runtime struct {
 	cfg       *config.Config
 	policy    *handoff.Policy
 	responder dialog.Responder
+	company   string
 }
 
 // New loads the config, opens the store and builds the policy and responder.
@@ -72,9 +76,15 @@ func New(ctx context.Context, opts Options, log *slog.Logger) (*Gateway, error) 
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	g := &Gateway{opts: opts, log: log, reg: reg, metrics: newMetrics(reg), store: st}
+	g := &Gateway{opts: opts, log: log, reg: reg, metrics: newMetrics(reg), store: st, now: time.Now}
 	g.live.Store(rt)
-	g.turns = dialog.NewConductor(st, g.dialogLive, dialog.NewMetrics(reg), time.Now, log)
+	g.turns = dialog.NewConductor(st, g.dialogLive, dialog.NewMetrics(reg), g.now, log)
+	if cfg.Channels.Web.Enabled {
+		if g.web, err = g.newWebChat(cfg); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	return g, nil
 }
 
@@ -106,7 +116,7 @@ func build(cfg *config.Config) (*runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("responder: %w", err)
 	}
-	return &runtime{cfg: cfg, policy: policy, responder: dialog.NewEmbedded(kb, dialog.EmbeddedOptions{})}, nil
+	return &runtime{cfg: cfg, policy: policy, responder: dialog.NewEmbedded(kb, dialog.EmbeddedOptions{}), company: kb.Company}, nil
 }
 
 func (g *Gateway) dialogLive() dialog.Live {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"switchboard/web"
 )
 
 func (g *Gateway) routes() http.Handler {
@@ -14,6 +16,10 @@ func (g *Gateway) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", g.healthz)
 	mux.HandleFunc("GET /readyz", g.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{}))
+	if g.web != nil {
+		g.web.Register(mux)
+		mux.Handle("GET /", web.Handler())
+	}
 	return mux
 }
 

@@ -1,0 +1,153 @@
+package webchat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"switchboard/config"
+	"switchboard/dialog"
+	"switchboard/handoff"
+	"switchboard/store"
+	"switchboard/store/sqlite"
+)
+
+const agentToken = "test-agent-token-0123456789"
+const otherAgentToken = "test-other-token-0123456789"
+
+var (
+	shippedOnce sync.Once
+	shipped     *config.Config
+	shippedErr  error
+	policyOnce  sync.Once
+	policy      *handoff.Policy
+	policyErr   error
+)
+
+// rig is the web chat on a real SQLite store, the shipped config's policy
+// and the shipped knowledge base, behind a real HTTP server.
+type rig struct {
+	t     *testing.T
+	srv   *httptest.Server
+	chat  *Server
+	store store.Store
+	live  Live
+}
+
+func newRig(t *testing.T, edit func(*Live)) *rig {
+	t.Helper()
+	shippedOnce.Do(func() { shipped, shippedErr = config.Load(filepath.Join("..", "..", "configs", "switchboard.yaml")) })
+	if shippedErr != nil {
+		t.Fatal(shippedErr)
+	}
+	policyOnce.Do(func() { policy, policyErr = handoff.New(shipped.Handoff) })
+	if policyErr != nil {
+		t.Fatal(policyErr)
+	}
+	kb, err := dialog.LoadKnowledge(shipped.ResolvePath(shipped.Responder.Embedded.Knowledge))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sb.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dl := dialog.Live{Policy: policy, Responder: dialog.NewEmbedded(kb, dialog.EmbeddedOptions{}), Handoff: shipped.Handoff}
+	turns := dialog.NewConductor(st, func() dialog.Live { return dl }, dialog.NewMetrics(prometheus.NewRegistry()), time.Now, log)
+	tokens, err := NewTokens(bytes.Repeat([]byte("s"), 32), map[string]string{"alice": agentToken, "bob": otherAgentToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, store: st, live: Live{Web: shipped.Channels.Web, Handoff: shipped.Handoff, File: shipped.File, Company: kb.Company}}
+	if edit != nil {
+		edit(&r.live)
+	}
+	r.chat = New(Options{Store: st, Turns: turns, Live: func() Live { return r.live }, Tokens: tokens, Log: log, Now: time.Now})
+	mux := http.NewServeMux()
+	r.chat.Register(mux)
+	r.srv = httptest.NewServer(mux)
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+type resp struct {
+	status int
+	body   map[string]any
+	header http.Header
+}
+
+// do sends a request with a JSON body (a string is sent as is) and the
+// bearer token, and decodes the JSON answer.
+func (r *rig) do(method, path, token string, body any) resp {
+	r.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, r.srv.URL+path, rd)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out := resp{status: res.StatusCode, header: res.Header, body: map[string]any{}}
+	raw, _ := io.ReadAll(res.Body)
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out.body); err != nil {
+			r.t.Fatalf("%s %s: answer is not JSON: %q", method, path, raw)
+		}
+	}
+	return out
+}
+
+// start creates a web conversation and returns its id and token.
+func (r *rig) start() (string, string) {
+	r.t.Helper()
+	res := r.do("POST", "/api/v1/conversations", "", map[string]string{"channel": "web"})
+	if res.status != http.StatusCreated {
+		r.t.Fatalf("create: %d %v", res.status, res.body)
+	}
+	return res.body["id"].(string), res.body["token"].(string)
+}
+
+func (r *rig) say(id, token, text string) resp {
+	r.t.Helper()
+	return r.do("POST", "/api/v1/conversations/"+id+"/messages", token, map[string]string{"text": text})
+}
+
+func (r *rig) messages(id, token string) []map[string]any {
+	r.t.Helper()
+	res := r.do("GET", "/api/v1/conversations/"+id+"/messages", token, nil)
+	if res.status != http.StatusOK {
+		r.t.Fatalf("messages: %d %v", res.status, res.body)
+	}
+	var out []map[string]any
+	for _, m := range res.body["messages"].([]any) {
+		out = append(out, m.(map[string]any))
+	}
+	return out
+}

@@ -52,7 +52,7 @@ func (s *Server) packet(r *http.Request, c store.Conversation) (packet, error) {
 		return packet{}, err
 	}
 	return packet{
-		ID: c.ID, Link: "/agent#" + string(c.ID), State: c.State, Channel: c.Channel, Customer: c.Customer, Agent: c.Agent,
+		ID: c.ID, Link: "/agent?conversation=" + string(c.ID), State: c.State, Channel: c.Channel, Customer: c.Customer, Agent: c.Agent,
 		Handoff: latestHandoff(hs), Details: latestDetails(ms), Transcript: toMessages(ms), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}, nil
 }

@@ -194,3 +194,25 @@ func TestInsightsCountHandoffsAndUnansweredQuestions(t *testing.T) {
 		t.Errorf("unanswered: %v", un)
 	}
 }
+
+func TestCORSForAllowedOriginsOnly(t *testing.T) {
+	r := newRig(t, nil)
+	preflight := func(origin string) *http.Response {
+		req, _ := http.NewRequest("OPTIONS", r.srv.URL+"/api/v1/conversations", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	if res := preflight("http://localhost:8080"); res.Header.Get("Access-Control-Allow-Origin") != "http://localhost:8080" ||
+		!strings.Contains(res.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Errorf("allowed origin: %v", res.Header)
+	}
+	if res := preflight("https://evil.example"); res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("a foreign origin got CORS headers: %v", res.Header)
+	}
+}

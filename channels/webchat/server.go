@@ -47,13 +47,18 @@ func New(o Options) *Server {
 
 // Register adds the API's routes to mux.
 func (s *Server) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/v1/conversations", s.createConversation)
-	mux.HandleFunc("GET /api/v1/conversations/{id}", s.customer(s.getConversation))
-	mux.HandleFunc("GET /api/v1/conversations/{id}/messages", s.customer(s.listMessages))
-	mux.HandleFunc("POST /api/v1/conversations/{id}/messages", s.customer(s.postMessage))
-	mux.HandleFunc("POST /api/v1/conversations/{id}/details", s.customer(s.postDetails))
+	customer := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.cors(h)) }
+	customer("POST /api/v1/conversations", s.createConversation)
+	customer("GET /api/v1/conversations/{id}", s.customer(s.getConversation))
+	customer("GET /api/v1/conversations/{id}/messages", s.customer(s.listMessages))
+	customer("POST /api/v1/conversations/{id}/messages", s.customer(s.postMessage))
+	customer("POST /api/v1/conversations/{id}/details", s.customer(s.postDetails))
+	customer("GET /api/v1/widget/config", s.widgetConfig)
+	for _, p := range []string{"/api/v1/conversations", "/api/v1/conversations/{id}", "/api/v1/conversations/{id}/messages",
+		"/api/v1/conversations/{id}/details", "/api/v1/widget/config"} {
+		customer("OPTIONS "+p, func(http.ResponseWriter, *http.Request) {})
+	}
 	mux.HandleFunc("GET /api/v1/conversations/{id}/stream", s.customerStream)
-	mux.HandleFunc("GET /api/v1/widget/config", s.widgetConfig)
 
 	mux.HandleFunc("GET /api/v1/agent/queue", s.agent(s.queue))
 	mux.HandleFunc("GET /api/v1/agent/conversations/{id}", s.agent(s.agentConversation))

@@ -38,6 +38,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./config
 	$(GO) test -run '^$$' -fuzz FuzzKnowledgeLoad -fuzztime $(FUZZTIME) ./dialog
 	$(GO) test -run '^$$' -fuzz FuzzDecide -fuzztime $(FUZZTIME) ./handoff
+	$(GO) test -run '^$$' -fuzz FuzzDetailsRoundTrip -fuzztime $(FUZZTIME) ./channels/webchat
 
 clean:
 	rm -rf bin

@@ -53,32 +53,45 @@ func authFrame(ctx context.Context, conn *websocket.Conn) (string, error) {
 	return f.Token, nil
 }
 
-// customerStream is one conversation's live events; the customer may also
-// send messages on it.
-func (s *Server) customerStream(w http.ResponseWriter, r *http.Request) {
+// openStream upgrades a stream request that auth accepts. The token comes
+// from the query (checked before the upgrade, so a bad one gets its HTTP
+// status) or from the first frame (a bad one closes the stream with 1008).
+func (s *Server) openStream(w http.ResponseWriter, r *http.Request, auth func(ctx context.Context, tok string) error) (*websocket.Conn, bool) {
 	tok := r.URL.Query().Get("token")
-	var c store.Conversation
 	if tok != "" {
-		var err error
-		if c, err = s.authCustomer(r.Context(), r.PathValue("id"), tok); err != nil {
+		if err := auth(r.Context(), tok); err != nil {
 			s.writeError(w, r, err)
-			return
+			return nil, false
 		}
 	}
 	conn, err := s.accept(w, r)
 	if err != nil {
+		return nil, false
+	}
+	if tok == "" {
+		if tok, err = authFrame(r.Context(), conn); err == nil {
+			err = auth(r.Context(), tok)
+		}
+		if err != nil {
+			conn.Close(websocket.StatusPolicyViolation, truncate(publicError(err), 120))
+			return nil, false
+		}
+	}
+	return conn, true
+}
+
+// customerStream is one conversation's live events; the customer may also
+// send messages on it.
+func (s *Server) customerStream(w http.ResponseWriter, r *http.Request) {
+	var c store.Conversation
+	conn, ok := s.openStream(w, r, func(ctx context.Context, tok string) (err error) {
+		c, err = s.authCustomer(ctx, r.PathValue("id"), tok)
+		return err
+	})
+	if !ok {
 		return
 	}
 	defer conn.CloseNow()
-	if tok == "" {
-		if tok, err = authFrame(r.Context(), conn); err == nil {
-			c, err = s.authCustomer(r.Context(), r.PathValue("id"), tok)
-		}
-		if err != nil {
-			conn.Close(websocket.StatusPolicyViolation, truncate(err.Error(), 120))
-			return
-		}
-	}
 	sub, unsubscribe := s.hub.subscribe(string(c.ID))
 	defer unsubscribe()
 	ctx, cancel := context.WithCancel(r.Context())
@@ -117,25 +130,16 @@ func (s *Server) customerFrame(ctx context.Context, conn *websocket.Conn, c stor
 
 // agentStream is every conversation's events that concern agents.
 func (s *Server) agentStream(w http.ResponseWriter, r *http.Request) {
-	tok := r.URL.Query().Get("token")
-	if tok != "" {
+	conn, ok := s.openStream(w, r, func(_ context.Context, tok string) error {
 		if _, ok := s.o.Tokens.Agent(tok); !ok {
-			s.writeError(w, r, errorf(http.StatusUnauthorized, "a valid agent token is required"))
-			return
+			return errorf(http.StatusUnauthorized, "a valid agent token is required")
 		}
-	}
-	conn, err := s.accept(w, r)
-	if err != nil {
+		return nil
+	})
+	if !ok {
 		return
 	}
 	defer conn.CloseNow()
-	if tok == "" {
-		tok, err = authFrame(r.Context(), conn)
-		if _, ok := s.o.Tokens.Agent(tok); err != nil || !ok {
-			conn.Close(websocket.StatusPolicyViolation, "a valid agent token is required")
-			return
-		}
-	}
 	sub, unsubscribe := s.hub.subscribe("")
 	defer unsubscribe()
 	ctx, cancel := context.WithCancel(conn.CloseRead(r.Context()))

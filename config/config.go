@@ -43,7 +43,8 @@ type Store struct {
 
 // SQLite is the embedded store: one file under the data dir.
 type SQLite struct {
-	Path string `yaml:"path" json:"path"`
+	Path       string `yaml:"path" json:"path"`
+	Durability string `yaml:"durability" json:"durability"` // full or normal
 }
 
 // Postgres takes its DSN from an environment variable so that no secret is

@@ -98,6 +98,7 @@ func validateStore(c *checker, s Store) {
 	c.oneOf("store.driver", s.Driver, []string{"sqlite", "postgres"})
 	if s.Driver == "sqlite" {
 		c.required("store.sqlite.path", s.SQLite.Path)
+		c.oneOf("store.sqlite.durability", s.SQLite.Durability, []string{"full", "normal"})
 	}
 	if s.Driver == "postgres" {
 		c.required("store.postgres.dsn_env", s.Postgres.DSNEnv)

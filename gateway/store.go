@@ -29,7 +29,7 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(cfg.DataDir, path)
 		}
-		st, err := sqlite.Open(ctx, path)
+		st, err := sqlite.Open(ctx, path, sqlite.WithDurability(sqlite.Durability(cfg.Store.SQLite.Durability)))
 		if err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}

@@ -20,9 +20,9 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-func open(t testing.TB, path string) *sqlite.Store {
+func open(t testing.TB, path string, opts ...sqlite.Option) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), path)
+	s, err := sqlite.Open(t.Context(), path, opts...)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", path, err)
 	}
@@ -35,9 +35,20 @@ func open(t testing.TB, path string) *sqlite.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		return open(t, filepath.Join(t.TempDir(), "switchboard.db"))
-	})
+	for _, d := range []sqlite.Durability{sqlite.Full, sqlite.Normal} {
+		t.Run(string(d), func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) store.Store {
+				return open(t, filepath.Join(t.TempDir(), "switchboard.db"), sqlite.WithDurability(d))
+			})
+		})
+	}
+}
+
+func TestOpenRejectsUnknownDurability(t *testing.T) {
+	_, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "x.db"), sqlite.WithDurability("sometimes"))
+	if !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("want ErrInvalid, got %v", err)
+	}
 }
 
 // TestOpenCreatesDirAndReopens checks the data directory is created and that

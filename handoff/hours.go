@@ -25,7 +25,15 @@ func newBusinessHours(b config.BusinessHours) (businessHours, error) {
 	if err != nil {
 		return businessHours{}, fmt.Errorf("handoff: business hours: %w", err)
 	}
-	h := businessHours{loc: loc, open: minutes(b.Open), close: minutes(b.Close)}
+	open, err := minutes(b.Open)
+	if err != nil {
+		return businessHours{}, err
+	}
+	closing, err := minutes(b.Close)
+	if err != nil {
+		return businessHours{}, err
+	}
+	h := businessHours{loc: loc, open: open, close: closing}
 	names := []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 	for _, d := range b.Days {
 		h.days = append(h.days, time.Weekday(slices.Index(names, strings.ToLower(d))))
@@ -33,10 +41,12 @@ func newBusinessHours(b config.BusinessHours) (businessHours, error) {
 	return h, nil
 }
 
-func minutes(hhmm string) int {
-	var h, m int
-	fmt.Sscanf(hhmm, "%d:%d", &h, &m) //nolint:errcheck // validated by config
-	return h*60 + m
+func minutes(hhmm string) (int, error) {
+	t, err := time.Parse("15:04", hhmm)
+	if err != nil {
+		return 0, fmt.Errorf("handoff: business hours: %w", err)
+	}
+	return t.Hour()*60 + t.Minute(), nil
 }
 
 func (h businessHours) openAt(t time.Time) bool {

@@ -5,8 +5,9 @@ GO       ?= go
 BIN      := bin/switchboard
 CONFIG   ?= configs/switchboard.yaml
 # Debian packages the targets need: the PostgreSQL client (pg_isready) and
-# Chromium for the browser tests; the suite's PostgreSQL runs at 127.0.0.1:5432.
-TEST_DEBS := postgresql-client chromium
+# Chromium for the browser tests, sip-tester for its RTP and DTMF captures;
+# the suite's PostgreSQL runs at 127.0.0.1:5432.
+TEST_DEBS := postgresql-client chromium sip-tester
 
 .PHONY: all build run test bench lint fuzz deps clean
 

@@ -40,6 +40,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzKnowledgeLoad -fuzztime $(FUZZTIME) ./dialog
 	$(GO) test -run '^$$' -fuzz FuzzDecide -fuzztime $(FUZZTIME) ./handoff
 	$(GO) test -run '^$$' -fuzz FuzzDetailsRoundTrip -fuzztime $(FUZZTIME) ./channels/webchat
+	$(GO) test -run '^$$' -fuzz FuzzNegotiate -fuzztime $(FUZZTIME) ./sip
+	$(GO) test -run '^$$' -fuzz FuzzContextHeaders -fuzztime $(FUZZTIME) ./sip
+	$(GO) test -run '^$$' -fuzz FuzzDTMF -fuzztime $(FUZZTIME) ./media
 
 clean:
 	rm -rf bin

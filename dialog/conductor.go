@@ -32,11 +32,14 @@ type Inbound struct {
 
 // Outcome is what one customer turn led to.
 type Outcome struct {
-	Message   store.Message   // the customer's message as stored
-	Duplicate bool            // it had been stored before: nothing was done again
-	Replies   []store.Message // what the AI said, in order; none once humans have it
-	Decision  handoff.Decision
-	Handoff   *store.Handoff // recorded handoff or follow-up, if any
+	// Conversation is the conversation as the turn found it, before any
+	// handoff this turn made.
+	Conversation store.Conversation
+	Message      store.Message   // the customer's message as stored
+	Duplicate    bool            // it had been stored before: nothing was done again
+	Replies      []store.Message // what the AI said, in order; none once humans have it
+	Decision     handoff.Decision
+	Handoff      *store.Handoff // recorded handoff or follow-up, if any
 }
 
 // Conductor runs the turns of every conversation: it stores each customer
@@ -71,7 +74,7 @@ func (c *Conductor) CustomerMessage(ctx context.Context, in Inbound) (Outcome, e
 	if err != nil {
 		return Outcome{}, fmt.Errorf("customer message: %w", err)
 	}
-	out := Outcome{Message: msg, Duplicate: !created}
+	out := Outcome{Conversation: conv, Message: msg, Duplicate: !created}
 	c.metrics.messages.WithLabelValues(conv.Channel, string(store.RoleCustomer)).Inc()
 	if !created || conv.State != store.StateAI {
 		// A redelivery was handled the first time; and once humans have

@@ -2,66 +2,32 @@ package dialog_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"switchboard/config"
 	"switchboard/dialog"
+	"switchboard/dialog/dialogtest"
 	"switchboard/handoff"
 	"switchboard/store"
-	"switchboard/store/sqlite"
 )
 
 type rig struct {
 	store   store.Store
 	turns   *dialog.Conductor
 	cfg     *config.Config
-	reg     *prometheus.Registry
 	metrics *dialog.Metrics
 }
 
-var (
-	shippedOnce sync.Once
-	shipped     *config.Config
-	shippedErr  error
-)
-
-// newRig builds the core a channel plugs into, on a real SQLite file, the
-// shipped config at level and the shipped knowledge base.
+// newRig builds the core a channel plugs into (dialogtest) at level, with a
+// fixed clock inside business hours.
 func newRig(t *testing.T, level string) *rig {
 	t.Helper()
-	shippedOnce.Do(func() { shipped, shippedErr = config.Load(filepath.Join("..", "configs", "switchboard.yaml")) })
-	if shippedErr != nil {
-		t.Fatal(shippedErr)
-	}
-	cfg := *shipped
-	cfg.Handoff.Level = level
-	policy, err := handoff.New(cfg.Handoff)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := dialog.LoadKnowledge(cfg.ResolvePath(cfg.Responder.Embedded.Knowledge))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sb.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	live := dialog.Live{Policy: policy, Responder: dialog.NewEmbedded(kb, dialog.EmbeddedOptions{}), Handoff: cfg.Handoff}
-	reg := prometheus.NewRegistry()
-	m := dialog.NewMetrics(reg)
 	now := func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return &rig{store: st, turns: dialog.NewConductor(st, func() dialog.Live { return live }, m, now, log), cfg: &cfg, reg: reg, metrics: m}
+	c := dialogtest.New(t, level, now)
+	return &rig{store: c.Store, turns: c.Turns, cfg: c.Config, metrics: c.Metrics}
 }
 
 func (r *rig) conversation(t *testing.T, channel string) store.ConversationID {

@@ -129,16 +129,16 @@ func (s *Server) customerText(ctx context.Context, c store.Conversation, text, c
 	}
 	msg := toMessage(out.Message)
 	if !out.Duplicate {
-		s.publishOutcome(c, out)
+		s.publishOutcome(out)
 	}
 	return msg, nil
 }
 
 // publishOutcome tells the streams what a customer turn led to: the
 // message, the AI's replies, and a handoff to people if there was one.
-func (s *Server) publishOutcome(c store.Conversation, out dialog.Outcome) {
-	withHumans := c.State != store.StateAI
-	id := string(c.ID)
+func (s *Server) publishOutcome(out dialog.Outcome) {
+	withHumans := out.Conversation.State != store.StateAI
+	id := string(out.Conversation.ID)
 	m := toMessage(out.Message)
 	s.hub.publish(event{Type: "message", ConversationID: id, Message: &m}, withHumans)
 	for _, r := range out.Replies {

@@ -2,41 +2,24 @@ package webchat
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"switchboard/config"
-	"switchboard/dialog"
-	"switchboard/handoff"
+	"switchboard/dialog/dialogtest"
 	"switchboard/store"
-	"switchboard/store/sqlite"
 )
 
 const agentToken = "test-agent-token-0123456789"
 const otherAgentToken = "test-other-token-0123456789"
 
-var (
-	shippedOnce sync.Once
-	shipped     *config.Config
-	shippedErr  error
-	policyOnce  sync.Once
-	policy      *handoff.Policy
-	policyErr   error
-)
-
-// rig is the web chat on a real SQLite store, the shipped config's policy
-// and the shipped knowledge base, behind a real HTTP server.
+// rig is the web chat on dialogtest's core (a real SQLite store, the
+// shipped config's policy and knowledge base) behind a real HTTP server.
 type rig struct {
 	t     *testing.T
 	srv   *httptest.Server
@@ -47,35 +30,18 @@ type rig struct {
 
 func newRig(t *testing.T, edit func(*Live)) *rig {
 	t.Helper()
-	shippedOnce.Do(func() { shipped, shippedErr = config.Load(filepath.Join("..", "..", "configs", "switchboard.yaml")) })
-	if shippedErr != nil {
-		t.Fatal(shippedErr)
-	}
-	policyOnce.Do(func() { policy, policyErr = handoff.New(shipped.Handoff) })
-	if policyErr != nil {
-		t.Fatal(policyErr)
-	}
-	kb, err := dialog.LoadKnowledge(shipped.ResolvePath(shipped.Responder.Embedded.Knowledge))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sb.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dl := dialog.Live{Policy: policy, Responder: dialog.NewEmbedded(kb, dialog.EmbeddedOptions{}), Handoff: shipped.Handoff}
-	turns := dialog.NewConductor(st, func() dialog.Live { return dl }, dialog.NewMetrics(prometheus.NewRegistry()), time.Now, log)
+	core := dialogtest.New(t, "balanced", nil)
+	cfg := core.Config
 	tokens, err := NewTokens(bytes.Repeat([]byte("s"), 32), map[string]string{"alice": agentToken, "bob": otherAgentToken})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, store: st, live: Live{Web: shipped.Channels.Web, Handoff: shipped.Handoff, File: shipped.File, Company: kb.Company}}
+	r := &rig{t: t, store: core.Store, live: Live{Web: cfg.Channels.Web, Handoff: cfg.Handoff, File: cfg.File, Company: core.KB.Company}}
 	if edit != nil {
 		edit(&r.live)
 	}
-	r.chat = New(Options{Store: st, Turns: turns, Live: func() Live { return r.live }, Tokens: tokens, Log: log, Now: time.Now})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r.chat = New(Options{Store: core.Store, Turns: core.Turns, Live: func() Live { return r.live }, Tokens: tokens, Log: log, Now: time.Now})
 	mux := http.NewServeMux()
 	r.chat.Register(mux)
 	r.srv = httptest.NewServer(mux)

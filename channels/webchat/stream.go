@@ -115,9 +115,6 @@ func (s *Server) customerFrame(ctx context.Context, conn *websocket.Conn, c stor
 	case f.Type != "message":
 		err = errorf(http.StatusBadRequest, "unknown frame type %q", f.Type)
 	default:
-		if cur, cerr := s.o.Store.Conversation(ctx, c.ID); cerr == nil {
-			c = cur
-		}
 		_, err = s.customerText(ctx, c, f.Text, f.ClientID)
 	}
 	if err != nil {

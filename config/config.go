@@ -132,6 +132,9 @@ type Messages struct {
 	NoTransfer          string `yaml:"no_transfer" json:"no_transfer"`
 	TopicDeclined       string `yaml:"topic_declined" json:"topic_declined"`
 	AskProblemStatement string `yaml:"ask_problem_statement" json:"ask_problem_statement"`
+	// TransferFailed is said when a live transfer reached nobody (no
+	// answer, busy, rejected) and a callback was recorded instead.
+	TransferFailed string `yaml:"transfer_failed" json:"transfer_failed"`
 }
 
 // Responder chooses who writes the AI's replies.
@@ -171,7 +174,55 @@ type Rate struct {
 	Burst     int     `yaml:"burst" json:"burst"`
 }
 
-// VoiceChannel is SIP telephony.
+// VoiceChannel is SIP telephony: trunks call in, the AI answers, and
+// handoffs go to a SIP target by REFER or a bridged call.
 type VoiceChannel struct {
-	Enabled bool `yaml:"enabled" json:"enabled"`
+	Enabled       bool   `yaml:"enabled" json:"enabled"`
+	Greeting      string `yaml:"greeting" json:"greeting"`
+	PublicAddress string `yaml:"public_address" json:"public_address"` // the IP put in SDP and Contact
+	// TLS adds a SIP-over-TLS listener when a certificate is configured.
+	TLS          VoiceTLS      `yaml:"tls" json:"tls"`
+	RTPPorts     PortRange     `yaml:"rtp_ports" json:"rtp_ports"`
+	MediaTimeout time.Duration `yaml:"media_timeout" json:"media_timeout"`
+	Codecs       []string      `yaml:"codecs" json:"codecs"`               // preference order: G722, PCMU, PCMA
+	HandoffDigit string        `yaml:"handoff_digit" json:"handoff_digit"` // DTMF key that asks for a human; "" = off
+	EndOfSpeech  time.Duration `yaml:"end_of_speech" json:"end_of_speech"` // silence that ends an utterance
+	MaxCalls     int           `yaml:"max_calls" json:"max_calls"`
+	// ReferTimeout bounds the wait for a REFER's final NOTIFY.
+	ReferTimeout time.Duration `yaml:"refer_timeout" json:"refer_timeout"`
+	// Outbound is an optional proxy URI bridged calls to fallback targets go
+	// through (the outbound trunk); empty sends them to the target directly.
+	Outbound string  `yaml:"outbound" json:"outbound"`
+	Trunks   []Trunk `yaml:"trunks" json:"trunks"`
+	STT      Speech  `yaml:"stt" json:"stt"`
+	TTS      Speech  `yaml:"tts" json:"tts"`
+}
+
+// VoiceTLS is the optional SIP-over-TLS listener.
+type VoiceTLS struct {
+	Listen   string `yaml:"listen" json:"listen"`
+	CertFile string `yaml:"cert_file" json:"cert_file"`
+	KeyFile  string `yaml:"key_file" json:"key_file"`
+}
+
+// PortRange is an inclusive range of UDP ports.
+type PortRange struct {
+	Min int `yaml:"min" json:"min"`
+	Max int `yaml:"max" json:"max"`
+}
+
+// Trunk is a SIP peer allowed to send calls: by source address, by digest
+// credentials, or both.
+type Trunk struct {
+	Name        string   `yaml:"name" json:"name"`
+	Allow       []string `yaml:"allow" json:"allow"` // CIDRs
+	Username    string   `yaml:"username" json:"username"`
+	PasswordEnv string   `yaml:"password_env" json:"password_env"` // environment variable holding the digest password
+}
+
+// Speech chooses a speech provider (STT or TTS).
+type Speech struct {
+	Kind        string `yaml:"kind" json:"kind"`                 // stt: pocketsphinx; tts: flite
+	Voice       string `yaml:"voice" json:"voice"`               // tts voice, e.g. slt
+	MaxParallel int    `yaml:"max_parallel" json:"max_parallel"` // recognitions or syntheses at once; 0 = CPUs
 }

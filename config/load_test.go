@@ -64,6 +64,12 @@ func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
 		{"dsn in file", "dsn_env: SWITCHBOARD_DATABASE_URL", "dsn_env: postgres://u:p@h/db", "dsn_env: postgres", "store.postgres.dsn_env: names an environment variable"},
 		{"bad address", `http: ":8080"`, `http: "8080"`, `http: "8080"`, `listen.http: "8080" is not a host:port`},
 		{"duplicate key", "data_dir: ./data", "data_dir: ./data\ndata_dir: ./other", "data_dir: ./other", "data_dir: key appears twice"},
+		{"open trunk", "allow: [127.0.0.0/8, \"::1/128\"]", "allow: [0.0.0.0/0]", "allow: [0.0.0.0/0]", "channels.voice.trunks[0].allow: allowing every address needs credentials"},
+		{"bad trunk cidr", "allow: [127.0.0.0/8, \"::1/128\"]", "allow: [localhost]", "allow: [localhost]", `channels.voice.trunks[0].allow[0]: "localhost" is not a CIDR`},
+		{"bad codec", "codecs: [G722, PCMU, PCMA]", "codecs: [G729]", "codecs: [G729]", `channels.voice.codecs[0]: "G729" is not one of`},
+		{"odd rtp port", "rtp_ports: {min: 20000, max: 29998}", "rtp_ports: {min: 20001, max: 29998}", "rtp_ports:", "channels.voice.rtp_ports: min 20001"},
+		{"bad digit", `handoff_digit: "0"`, `handoff_digit: "00"`, "handoff_digit:", `channels.voice.handoff_digit: "00" is not one of`},
+		{"unspecified public address", "public_address: 127.0.0.1", "public_address: 0.0.0.0", "public_address: 0.0.0.0", "channels.voice.public_address:"},
 		{"threshold out of range", "threshold: -0.7", "threshold: 0.5", "threshold: 0.5", "handoff.frustration.threshold: 0.5 must be between"},
 	}
 	for _, tt := range tests {

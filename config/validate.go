@@ -64,6 +64,7 @@ func validate(cfg *Config) []problem {
 	validateStore(&c, cfg.Store)
 	validateHandoff(&c, &cfg.Handoff)
 	validateWeb(&c, cfg.Channels.Web)
+	validateVoice(&c, cfg.Channels.Voice)
 	c.oneOf("responder.kind", cfg.Responder.Kind, []string{"embedded"})
 	if cfg.Responder.Kind == "embedded" {
 		c.required("responder.embedded.knowledge", cfg.Responder.Embedded.Knowledge)
@@ -142,6 +143,7 @@ func validateHandoff(c *checker, h *Handoff) {
 	c.required("handoff.messages.no_transfer", h.Messages.NoTransfer)
 	c.required("handoff.messages.topic_declined", h.Messages.TopicDeclined)
 	c.required("handoff.messages.ask_problem_statement", h.Messages.AskProblemStatement)
+	c.required("handoff.messages.transfer_failed", h.Messages.TransferFailed)
 }
 
 func validateTopics(c *checker, topics []Topic) {

@@ -28,6 +28,9 @@ type Inbound struct {
 	// email Message-ID, a client-generated id) so a redelivery is stored
 	// once and answered once.
 	IdempotencyKey string
+	// Explicit: the customer asked for a human without words (DTMF 0 on a
+	// call). Text then says what happened, for the transcript.
+	Explicit bool
 }
 
 // Outcome is what one customer turn led to.
@@ -81,7 +84,7 @@ func (c *Conductor) CustomerMessage(ctx context.Context, in Inbound) (Outcome, e
 		// the conversation the AI says nothing more in it.
 		return out, nil
 	}
-	t := &turn{c: c, live: c.live(), conv: conv, out: &out}
+	t := &turn{c: c, live: c.live(), conv: conv, out: &out, explicit: in.Explicit}
 	if err := t.run(ctx); err != nil {
 		return out, fmt.Errorf("conversation %s: %w", conv.ID, err)
 	}
@@ -95,6 +98,9 @@ type turn struct {
 	conv    store.Conversation
 	history []store.Message
 	out     *Outcome
+	// explicit marks this turn's customer message as a request for a human
+	// made without words; the store does not keep that flag.
+	explicit bool
 }
 
 func (t *turn) run(ctx context.Context) error {
@@ -145,7 +151,8 @@ func (t *turn) loadHistory(ctx context.Context) error {
 func (t *turn) decide() handoff.Decision {
 	msgs := make([]handoff.Message, 0, len(t.history))
 	for _, m := range t.history {
-		msgs = append(msgs, handoff.Message{Role: handoff.Role(m.Role), Text: m.Text, Unresolved: m.Unresolved, Gap: m.Gap})
+		msgs = append(msgs, handoff.Message{Role: handoff.Role(m.Role), Text: m.Text, Unresolved: m.Unresolved, Gap: m.Gap,
+			Explicit: t.explicit && m.ID == t.out.Message.ID})
 	}
 	return t.live.Policy.Decide(handoff.Input{Channel: t.conv.Channel, Messages: msgs, Now: t.c.now()})
 }

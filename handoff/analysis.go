@@ -47,7 +47,12 @@ func (p *Policy) analyse(msgs []Message, rules Rules) *analysis {
 		case RoleCustomer:
 			seenCustomer = true
 			toks := p.stems.fill(tokenize(m.Text))
-			turns = append(turns, customerTurn{index: i, text: m.Text, toks: toks, content: contentSet(toks), intent: p.intents.classify(toks)})
+			intent := p.intents.classify(toks)
+			if m.Explicit {
+				// A request without words (DTMF 0, a button) is certain.
+				intent[intentHumanRequest] = 1
+			}
+			turns = append(turns, customerTurn{index: i, text: m.Text, toks: toks, content: contentSet(toks), intent: intent})
 		case RoleAI:
 			if seenCustomer {
 				a.aiAttempts++

@@ -56,6 +56,9 @@ type Message struct {
 	Unresolved bool   `json:"unresolved,omitempty"` // an AI turn that could not help
 	Gap        string `json:"gap,omitempty"`        // what the AI lacked: missing_knowledge, missing_tool, unclear_instructions
 	Transfer   bool   `json:"transfer,omitempty"`   // the AI itself asked to transfer (an LLM tool call)
+	// Explicit marks a customer turn that asked for a human without words:
+	// DTMF 0 on a call. It counts as a certain explicit request.
+	Explicit bool `json:"explicit,omitempty"`
 }
 
 // Decision is the policy's answer for one turn.

@@ -1,0 +1,77 @@
+package dialog_test
+
+import (
+	"context"
+	"testing"
+
+	"switchboard/dialog"
+	"switchboard/handoff"
+	"switchboard/store"
+)
+
+// A caller pressing 0 asks for a human without words: the turn hands off on
+// the explicit trigger at every level that transfers, and not on ai_only.
+func TestExplicitWithoutWords(t *testing.T) {
+	for _, tc := range []struct {
+		level   string
+		handoff bool
+	}{
+		{"quick", true}, {"balanced", true}, {"ai_only", false},
+	} {
+		// The shipped config sets voice to quick; web follows the level.
+		t.Run(tc.level, func(t *testing.T) {
+			r := newRig(t, tc.level)
+			id := r.conversation(t, "web")
+			out, err := r.turns.CustomerMessage(context.Background(), dialog.Inbound{ConversationID: id, Text: "(pressed 0)", Explicit: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Decision.Trigger != handoff.TriggerExplicit || out.Decision.Handoff != tc.handoff {
+				t.Fatalf("decision = %+v, want explicit trigger, handoff %v", out.Decision, tc.handoff)
+			}
+			// Without the flag the same text is no request.
+			id2 := r.conversation(t, "web")
+			out = r.say(t, id2, "(pressed 0)", "")
+			if out.Decision.Trigger == handoff.TriggerExplicit {
+				t.Fatalf("text alone triggered: %+v", out.Decision)
+			}
+		})
+	}
+}
+
+// When nobody answers the transfer, the AI has the conversation again, a
+// callback follow-up carries the context, and the customer is told.
+func TestTransferFailedRecordsCallback(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, "quick")
+	id := r.conversation(t, "voice")
+	out := r.say(t, id, "I want to speak to a human agent", "")
+	if out.Handoff == nil || r.state(t, id) != store.StatePendingHuman {
+		t.Fatalf("no handoff: %+v", out)
+	}
+	msg, err := r.turns.TransferFailed(ctx, *out.Handoff, "no answer within 30s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Text != r.cfg.Handoff.Messages.TransferFailed || msg.Role != store.RoleAI {
+		t.Fatalf("message = %+v", msg)
+	}
+	if st := r.state(t, id); st != store.StateAI {
+		t.Fatalf("state = %s, want ai", st)
+	}
+	hs, err := r.store.Handoffs(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) != 2 || hs[0].Status != store.HandoffReturned || hs[1].Status != store.HandoffFollowUp ||
+		hs[1].Target != "callback" || hs[1].Reason != out.Handoff.Reason {
+		t.Fatalf("handoffs = %+v", hs)
+	}
+	if err := r.turns.Note(ctx, id, "Transferred by REFER"); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := r.store.Messages(ctx, id)
+	if last := msgs[len(msgs)-1]; last.Role != store.RoleSystem || last.Text != "Transferred by REFER" {
+		t.Fatalf("last message = %+v", last)
+	}
+}

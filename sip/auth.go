@@ -1,0 +1,203 @@
+package sip
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+)
+
+// Trunk is a SIP peer allowed to send us calls: by source address (Allow),
+// by digest credentials (Username and Password), or both.
+type Trunk struct {
+	Name     string
+	Allow    []netip.Prefix
+	Username string
+	Password string // already resolved from the environment by the caller
+}
+
+// nonceLifetime bounds how long a challenge may be answered; an older nonce
+// with a valid signature gets a fresh challenge with stale=true.
+const nonceLifetime = 5 * time.Minute
+
+// maxAuthorization bounds the Authorization header we are willing to parse.
+const maxAuthorization = 2048
+
+// verdict is the outcome of admission: a trunk name when admitted, else the
+// status to answer with (401 with a challenge, or 403) and a reason label.
+type verdict struct {
+	trunk     string
+	status    int
+	reason    string // rejected_total label when status is 403
+	detail    string // for the log
+	challenge string // WWW-Authenticate value when status is 401
+}
+
+func (v verdict) admitted() bool { return v.status == 0 }
+
+// admission decides whether an out-of-dialog request may proceed. Nonces
+// are stateless: a timestamp and an HMAC over it, the source IP and the
+// realm, so a nonce cannot be used from another address or after its
+// lifetime, and nothing has to be stored per challenge.
+type admission struct {
+	trunks []Trunk
+	realm  string
+	key    []byte
+	now    func() time.Time
+}
+
+func newAdmission(trunks []Trunk, realm string) (*admission, error) {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("nonce key: %w", err)
+	}
+	return &admission{trunks: trunks, realm: realm, key: key, now: time.Now}, nil
+}
+
+// admit checks the request's source against every trunk's Allow list, then
+// its digest credentials against the trunks that have them.
+func (a *admission) admit(req *sip.Request) verdict {
+	src := sourceAddr(req).Addr()
+	for _, t := range a.trunks {
+		for _, p := range t.Allow {
+			if src.IsValid() && p.Contains(src) {
+				return verdict{trunk: t.Name}
+			}
+		}
+	}
+	if !a.anyCredentials() {
+		return verdict{status: 403, reason: rejectACL, detail: "source not allowed"}
+	}
+	h := req.GetHeader("Authorization")
+	if h == nil {
+		return a.challenge(src, false)
+	}
+	return a.verify(req, h.Value(), src)
+}
+
+func (a *admission) anyCredentials() bool {
+	for _, t := range a.trunks {
+		if t.Username != "" && t.Password != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *admission) challenge(src netip.Addr, stale bool) verdict {
+	c := digest.Challenge{
+		Realm: a.realm, Nonce: a.nonce(src, a.now()), Algorithm: "MD5",
+		QOP: []string{"auth"}, Stale: stale,
+	}
+	return verdict{status: 401, challenge: c.String()}
+}
+
+// verify checks an Authorization header value. Every failure but an
+// expired nonce is a 403: a wrong password must not get another try
+// for free.
+func (a *admission) verify(req *sip.Request, value string, src netip.Addr) verdict {
+	deny := func(detail string) verdict { return verdict{status: 403, reason: rejectAuth, detail: detail} }
+	if len(value) > maxAuthorization {
+		return deny("authorization too long")
+	}
+	creds, err := digest.ParseCredentials(value)
+	if err != nil {
+		return deny("authorization unparsable")
+	}
+	switch ok, expired := a.checkNonce(creds.Nonce, src); {
+	case !ok:
+		return deny("nonce not ours")
+	case expired:
+		return a.challenge(src, true)
+	}
+	if creds.Realm != a.realm || creds.Userhash || (creds.QOP != "" && creds.QOP != "auth") {
+		return deny("realm, userhash or qop not offered")
+	}
+	if !sameTarget(creds.URI, req.Recipient) {
+		return deny("digest uri does not match request uri")
+	}
+	t, ok := a.trunkFor(creds.Username)
+	if !ok {
+		return deny("unknown user")
+	}
+	chal := &digest.Challenge{Realm: a.realm, Nonce: creds.Nonce, Algorithm: creds.Algorithm, Opaque: creds.Opaque}
+	if creds.QOP != "" {
+		chal.QOP = []string{creds.QOP}
+	}
+	want, err := digest.Digest(chal, digest.Options{
+		Method: string(req.Method), URI: creds.URI, Username: creds.Username, Password: t.Password,
+		Cnonce: creds.Cnonce, Count: creds.Nc,
+	})
+	if err != nil || subtle.ConstantTimeCompare([]byte(want.Response), []byte(creds.Response)) != 1 {
+		return deny("wrong response")
+	}
+	return verdict{trunk: t.Name}
+}
+
+func (a *admission) trunkFor(user string) (Trunk, bool) {
+	for _, t := range a.trunks {
+		if t.Username != "" && t.Password != "" && t.Username == user {
+			return t, true
+		}
+	}
+	return Trunk{}, false
+}
+
+// sameTarget reports whether the digest-uri names the Request-URI, so a
+// captured Authorization cannot be replayed against another target.
+func sameTarget(digestURI string, ruri sip.Uri) bool {
+	var u sip.Uri
+	if err := sip.ParseUri(digestURI, &u); err != nil {
+		return false
+	}
+	return u.User == ruri.User && strings.EqualFold(u.Host, ruri.Host)
+}
+
+const nonceMACLen = 16
+
+func (a *admission) nonce(src netip.Addr, at time.Time) string {
+	buf := make([]byte, 8, 8+nonceMACLen)
+	binary.BigEndian.PutUint64(buf, uint64(at.Unix()))
+	buf = append(buf, a.mac(buf[:8], src)...)
+	return base64.RawURLEncoding.EncodeToString(buf)
+}
+
+// checkNonce reports whether we issued the nonce to src, and whether it has
+// outlived nonceLifetime.
+func (a *admission) checkNonce(nonce string, src netip.Addr) (ok, expired bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(nonce)
+	if err != nil || len(raw) != 8+nonceMACLen || !hmac.Equal(raw[8:], a.mac(raw[:8], src)) {
+		return false, false
+	}
+	issued := time.Unix(int64(binary.BigEndian.Uint64(raw[:8])), 0)
+	age := a.now().Sub(issued)
+	return true, age > nonceLifetime || age < -time.Minute
+}
+
+func (a *admission) mac(ts []byte, src netip.Addr) []byte {
+	m := hmac.New(sha256.New, a.key)
+	m.Write(ts)
+	ip := src.As16()
+	m.Write(ip[:])
+	m.Write([]byte(a.realm))
+	return m.Sum(nil)[:nonceMACLen]
+}
+
+// sourceAddr is where the request came from (the packet's or connection's
+// remote address), not what its Via claims.
+func sourceAddr(req *sip.Request) netip.AddrPort {
+	ap, err := netip.ParseAddrPort(req.MessageData.Source())
+	if err != nil {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}

@@ -1,0 +1,212 @@
+package sip
+
+import (
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// route takes every request sipgo's transaction layer passes up (sipgo
+// runs it in a goroutine per request). Requests of a known dialog go to
+// its Call or Leg whatever their source: the dialog's tags, one of them
+// random and ours, are the proof. Everything else must pass admission.
+func (s *Server) route(req *sip.Request, tx sip.ServerTransaction) {
+	if !s.enter() {
+		return
+	}
+	defer s.inflight.Done()
+	key, inDialog := requestDialogKey(req)
+	if inDialog {
+		if d := s.lookup(key); d != nil {
+			d.handleInDialog(req, tx)
+			return
+		}
+	}
+	if req.IsAck() {
+		return // an ACK whose dialog is gone, or for a response we never sent
+	}
+	v := s.adm.admit(req)
+	if !v.admitted() {
+		s.refuse(req, tx, v)
+		return
+	}
+	switch {
+	case inDialog, req.IsCancel():
+		s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
+	case req.IsInvite():
+		s.onInvite(req, tx, v.trunk)
+	case req.Method == sip.OPTIONS:
+		s.onOptions(req, tx)
+	default:
+		res := s.response(req, 405, "Method Not Allowed", nil)
+		res.AppendHeader(sip.NewHeader("Allow", allowed))
+		s.send(tx, res)
+	}
+}
+
+// refuse answers a request that failed admission: a digest challenge, or
+// 403 counted and logged (rate-limited: scanners send floods).
+func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, v verdict) {
+	if v.status == 401 {
+		s.metrics.challenges.Inc()
+		res := s.response(req, 401, "Unauthorized", nil)
+		res.AppendHeader(sip.NewHeader("WWW-Authenticate", v.challenge))
+		s.send(tx, res)
+		return
+	}
+	s.metrics.rejected.WithLabelValues(v.reason).Inc()
+	s.rejectLog.Log(slog.LevelWarn, "sip request refused", "method", string(req.Method),
+		"source", req.MessageData.Source(), "transport", req.Transport(), "reason", v.reason, "detail", v.detail)
+	s.respond(req, tx, 403, "Forbidden")
+}
+
+// onOptions answers trunk health checks with what we accept.
+func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	res := s.response(req, 200, "OK", nil)
+	res.AppendHeader(sip.NewHeader("Allow", allowed))
+	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	s.send(tx, res)
+}
+
+// onInvite admits a new call: bounds, capacity, 100 Trying, the dialog,
+// then the Handler in its own goroutine. It returns only once the
+// INVITE's final response is settled: sipgo ends the server transaction
+// when this handler returns, and the 200 OK must be retransmitted on it
+// until the ACK.
+func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction, trunk string) {
+	if status, reason, warning := checkInvite(req); status != 0 {
+		s.metrics.rejected.WithLabelValues(rejectMalformed).Inc()
+		res := s.response(req, status, reason, nil)
+		if warning != "" {
+			res.AppendHeader(sip.NewHeader("Warning", warning))
+		}
+		if status == 415 {
+			res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+		}
+		s.send(tx, res)
+		return
+	}
+	c, err := s.newCall(req, tx, trunk)
+	if err != nil { // no From tag, To or Call-ID: sipgo cannot make a dialog of it
+		s.metrics.rejected.WithLabelValues(rejectMalformed).Inc()
+		s.rejectLog.Log(slog.LevelWarn, "sip invite refused", "call_id", callID(req), "err", err)
+		s.respond(req, tx, 400, "Bad Request")
+		return
+	}
+	if ok, draining := s.reserve(c); !ok {
+		reason := rejectCapacity
+		s.metrics.rejected.WithLabelValues(reason).Inc()
+		s.rejectLog.Log(slog.LevelWarn, "sip call refused", "call_id", c.ID(), "reason", reason, "draining", draining)
+		res := s.response(req, 503, "Service Unavailable", nil)
+		res.AppendHeader(sip.NewHeader("Retry-After", "5"))
+		s.send(tx, res)
+		c.end(ErrRejected)
+		return
+	}
+	s.send(tx, s.response(req, 100, "Trying", nil))
+	s.register(c.key, c)
+	go s.runCall(c)
+	select {
+	case <-c.final:
+	case <-tx.Done():
+		c.end(errors.Join(errors.New("invite transaction ended before a final response"), tx.Err()))
+	}
+}
+
+// checkInvite applies the bounds an INVITE must meet before it becomes a
+// call: status 0 when it does.
+func checkInvite(req *sip.Request) (status int, reason, warning string) {
+	body := req.Body()
+	switch {
+	case req.Contact() == nil:
+		return 400, "Missing Contact", ""
+	case len(body) > MaxSDPSize:
+		e := sdpError(400, warnMisc, ErrSDPTooLarge, "body exceeds bound")
+		return 400, "SDP Too Large", e.Warning
+	case len(body) > 0 && !isSDP(req):
+		return 415, "Unsupported Media Type", ""
+	}
+	return 0, "", ""
+}
+
+func isSDP(m interface{ GetHeader(string) sip.Header }) bool {
+	h := m.GetHeader("Content-Type")
+	if h == nil {
+		return false
+	}
+	mt, _, _ := strings.Cut(h.Value(), ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "application/sdp")
+}
+
+// response builds a response to req with our Server header.
+func (s *Server) response(req *sip.Request, status int, reason string, body []byte) *sip.Response {
+	res := sip.NewResponseFromRequest(req, status, reason, body)
+	if s.cfg.UserAgent != "" {
+		res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
+	}
+	return res
+}
+
+// okSDP is a 200 OK carrying our SDP and Contact.
+func (s *Server) okSDP(req *sip.Request, sdp []byte, contact sip.ContactHeader) *sip.Response {
+	res := s.response(req, 200, "OK", sdp)
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	res.AppendHeader(contact.Clone())
+	res.AppendHeader(sip.NewHeader("Allow", allowed))
+	return res
+}
+
+func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, status int, reason string) {
+	s.send(tx, s.response(req, status, reason, nil))
+}
+
+// respondError answers with the status an error carries (SIPStatus) and
+// the Warning of an *Error, or 500.
+func (s *Server) respondError(req *sip.Request, tx sip.ServerTransaction, err error) error {
+	status, warning := 500, ""
+	var sc interface{ SIPStatus() int }
+	if errors.As(err, &sc) && sc.SIPStatus() >= 300 && sc.SIPStatus() <= 699 {
+		status = sc.SIPStatus()
+	}
+	var se *Error
+	if errors.As(err, &se) {
+		warning = se.Warning
+	}
+	res := s.response(req, status, reasonPhrase(status), nil)
+	if warning != "" {
+		res.AppendHeader(sip.NewHeader("Warning", warning))
+	}
+	if serr := tx.Respond(res); serr != nil {
+		return errors.Join(err, serr)
+	}
+	return err
+}
+
+func (s *Server) send(tx sip.ServerTransaction, res *sip.Response) {
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("sip respond", "status", res.StatusCode, "err", err)
+	}
+}
+
+func callID(m interface{ CallID() *sip.CallIDHeader }) string {
+	if h := m.CallID(); h != nil {
+		return h.Value()
+	}
+	return ""
+}
+
+var reasons = map[int]string{
+	400: "Bad Request", 403: "Forbidden", 405: "Method Not Allowed", 408: "Request Timeout",
+	415: "Unsupported Media Type", 480: "Temporarily Unavailable", 481: "Call/Transaction Does Not Exist",
+	486: "Busy Here", 487: "Request Terminated", 488: "Not Acceptable Here", 489: "Bad Event",
+	491: "Request Pending", 500: "Server Internal Error", 503: "Service Unavailable", 603: "Decline",
+}
+
+func reasonPhrase(status int) string {
+	if r, ok := reasons[status]; ok {
+		return r
+	}
+	return "Error"
+}

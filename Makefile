@@ -4,12 +4,15 @@
 GO       ?= go
 BIN      := bin/switchboard
 CONFIG   ?= configs/switchboard.yaml
-# Debian packages the targets need: the PostgreSQL client (pg_isready) and
-# Chromium for the browser tests, sip-tester for its RTP and DTMF captures;
-# the suite's PostgreSQL runs at 127.0.0.1:5432.
-TEST_DEBS := postgresql-client chromium sip-tester
+# Debian packages the targets need. The gateway speaks with flite and
+# listens with pocketsphinx (phone calls); the suite also needs the
+# PostgreSQL client (pg_isready), Chromium for the browser tests and
+# sip-tester (sipp, with its RTP and DTMF captures) for the phone tests; the
+# suite's PostgreSQL runs at 127.0.0.1:5432.
+RUN_DEBS  := flite pocketsphinx pocketsphinx-en-us
+TEST_DEBS := $(RUN_DEBS) postgresql-client chromium sip-tester
 
-.PHONY: all build run test bench lint fuzz deps clean
+.PHONY: all build run call test bench lint fuzz deps clean
 
 all: build
 
@@ -17,7 +20,14 @@ build:
 	$(GO) build -o $(BIN) ./cmd/switchboard
 
 run: build
+	@scripts/debs.sh $(RUN_DEBS)
 	./$(BIN) serve --config $(CONFIG)
+
+# A test call from sipp (Debian sip-tester): it presses 0 after the greeting
+# and accepts the transfer the gateway asks for (see README).
+call:
+	@scripts/debs.sh sip-tester
+	sipp 127.0.0.1:5060 -sf testdata/sipp/call_press_zero.xml -s support -m 1 -i 127.0.0.1 -p 5090 -trace_msg -message_file /tmp/switchboard-call.log
 
 deps:
 	@scripts/debs.sh $(TEST_DEBS)
@@ -36,13 +46,21 @@ lint:
 # Run every fuzz target for FUZZTIME each; new crashers land in testdata/fuzz.
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./config
-	$(GO) test -run '^$$' -fuzz FuzzKnowledgeLoad -fuzztime $(FUZZTIME) ./dialog
-	$(GO) test -run '^$$' -fuzz FuzzDecide -fuzztime $(FUZZTIME) ./handoff
-	$(GO) test -run '^$$' -fuzz FuzzDetailsRoundTrip -fuzztime $(FUZZTIME) ./channels/webchat
-	$(GO) test -run '^$$' -fuzz FuzzNegotiate -fuzztime $(FUZZTIME) ./sip
-	$(GO) test -run '^$$' -fuzz FuzzContextHeaders -fuzztime $(FUZZTIME) ./sip
-	$(GO) test -run '^$$' -fuzz FuzzDTMF -fuzztime $(FUZZTIME) ./media
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config
+	$(GO) test -run '^$$' -fuzz '^FuzzKnowledgeLoad$$' -fuzztime $(FUZZTIME) ./dialog
+	$(GO) test -run '^$$' -fuzz '^FuzzDecide$$' -fuzztime $(FUZZTIME) ./handoff
+	$(GO) test -run '^$$' -fuzz '^FuzzDetailsRoundTrip$$' -fuzztime $(FUZZTIME) ./channels/webchat
+	$(GO) test -run '^$$' -fuzz '^FuzzNegotiate$$' -fuzztime $(FUZZTIME) ./sip
+	$(GO) test -run '^$$' -fuzz '^FuzzContextHeaders$$' -fuzztime $(FUZZTIME) ./sip
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAnswer$$' -fuzztime $(FUZZTIME) ./sip
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSipfrag$$' -fuzztime $(FUZZTIME) ./sip
+	$(GO) test -run '^$$' -fuzz '^FuzzAdmitAuthorization$$' -fuzztime $(FUZZTIME) ./sip
+	$(GO) test -run '^$$' -fuzz '^FuzzDTMF$$' -fuzztime $(FUZZTIME) ./media
+	$(GO) test -run '^$$' -fuzz '^FuzzJitter$$' -fuzztime $(FUZZTIME) ./media
+	$(GO) test -run '^$$' -fuzz '^FuzzRTPPacket$$' -fuzztime $(FUZZTIME) ./media
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./media/g722
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeWAV$$' -fuzztime $(FUZZTIME) ./dialog
+	$(GO) test -run '^$$' -fuzz '^FuzzPocketsphinxOutput$$' -fuzztime $(FUZZTIME) ./dialog
 
 clean:
 	rm -rf bin

@@ -188,6 +188,9 @@ type VoiceChannel struct {
 	HandoffDigit string        `yaml:"handoff_digit" json:"handoff_digit"` // DTMF key that asks for a human; "" = off
 	EndOfSpeech  time.Duration `yaml:"end_of_speech" json:"end_of_speech"` // silence that ends an utterance
 	MaxCalls     int           `yaml:"max_calls" json:"max_calls"`
+	// RingBeforeAnswer lets a call ring (180) this long before the AI
+	// answers; 0 answers at once.
+	RingBeforeAnswer time.Duration `yaml:"ring_before_answer" json:"ring_before_answer"`
 	// ReferTimeout bounds the wait for a REFER's final NOTIFY.
 	ReferTimeout time.Duration `yaml:"refer_timeout" json:"refer_timeout"`
 	// Outbound is an optional proxy URI bridged calls to fallback targets go

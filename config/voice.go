@@ -41,6 +41,9 @@ func validateVoice(c *checker, v VoiceChannel) {
 	if v.EndOfSpeech < 100*time.Millisecond || v.EndOfSpeech > 5*time.Second {
 		c.addf(k+"end_of_speech", "%v must be between 100ms and 5s", v.EndOfSpeech)
 	}
+	if v.RingBeforeAnswer < 0 || v.RingBeforeAnswer > 30*time.Second {
+		c.addf(k+"ring_before_answer", "%v must be between 0s and 30s", v.RingBeforeAnswer)
+	}
 	if v.MaxCalls < 1 {
 		c.addf(k+"max_calls", "must be at least 1")
 	}

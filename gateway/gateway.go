@@ -17,10 +17,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"switchboard/channels/voice"
 	"switchboard/channels/webchat"
 	"switchboard/config"
 	"switchboard/dialog"
 	"switchboard/handoff"
+	"switchboard/sip"
 	"switchboard/store"
 )
 
@@ -41,6 +43,8 @@ type Gateway struct {
 	store   store.Store
 	turns   *dialog.Conductor
 	web     *webchat.Server
+	voice   *voice.Channel
+	sip     *sip.Server // nil when the voice channel is off
 	now     func() time.Time
 
 	// live is everything a reload swaps at once, so a request never sees the
@@ -81,6 +85,12 @@ func New(ctx context.Context, opts Options, log *slog.Logger) (*Gateway, error) 
 	g.turns = dialog.NewConductor(st, g.dialogLive, dialog.NewMetrics(reg), g.now, log)
 	if cfg.Channels.Web.Enabled {
 		if g.web, err = g.newWebChat(cfg); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	if cfg.Channels.Voice.Enabled {
+		if err := g.newVoice(ctx, cfg); err != nil {
 			st.Close()
 			return nil, err
 		}
@@ -159,12 +169,18 @@ func (g *Gateway) warnRestartNeeded(old, cfg *config.Config) {
 	}
 }
 
-// Listen binds the HTTP address, so that callers (and tests asking for
-// port 0) know the address before Run.
+// Listen binds the HTTP and SIP addresses, so that callers (and tests
+// asking for port 0) know the addresses before Run.
 func (g *Gateway) Listen() error {
 	ln, err := net.Listen("tcp", g.Config().Listen.HTTP)
 	if err != nil {
 		return fmt.Errorf("listen http: %w", err)
+	}
+	if g.sip != nil {
+		if err := g.sip.Listen(context.Background()); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen sip: %w", err)
+		}
 	}
 	g.httpLn = ln
 	g.http = &http.Server{Handler: g.routes(), ReadHeaderTimeout: 10 * time.Second}
@@ -173,6 +189,15 @@ func (g *Gateway) Listen() error {
 
 // HTTPAddr is the bound HTTP address after Listen.
 func (g *Gateway) HTTPAddr() string { return g.httpLn.Addr().String() }
+
+// SIPAddr is the bound SIP address of network ("udp", "tcp", "tls") after
+// Listen; "" when that listener or the voice channel is off.
+func (g *Gateway) SIPAddr(network string) string {
+	if g.sip == nil {
+		return ""
+	}
+	return g.sip.Addr(network)
+}
 
 // Run serves until ctx ends, then drains: it stops taking requests, lets
 // those under way finish (up to 10 s), and closes the store.
@@ -187,9 +212,22 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if err := g.watchConfig(watchCtx); err != nil {
 		g.log.Warn("config changes will need SIGHUP", "error", err)
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- g.http.Serve(g.httpLn) }()
-	g.log.Info("switchboard started", "http", g.HTTPAddr(), "sip", g.Config().Listen.SIP,
+	sipCtx, stopSIP := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSIP()
+	sipDone := make(chan struct{})
+	if g.sip != nil {
+		go func() {
+			defer close(sipDone)
+			if err := g.sip.Serve(sipCtx); err != nil {
+				errc <- err
+			}
+		}()
+	} else {
+		close(sipDone)
+	}
+	g.log.Info("switchboard started", "http", g.HTTPAddr(), "sip", g.SIPAddr("udp"),
 		"store", g.Config().Store.Driver, "handoff_level", g.Config().Handoff.Level)
 	var runErr error
 	select {
@@ -201,6 +239,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if err := g.http.Shutdown(shutdownCtx); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("http shutdown: %w", err))
 	}
+	// Calls under way are hung up: a process that is stopping cannot keep
+	// their media going.
+	stopSIP()
+	<-sipDone
 	if err := g.store.Close(); err != nil {
 		runErr = errors.Join(runErr, fmt.Errorf("close store: %w", err))
 	}

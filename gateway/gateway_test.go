@@ -49,7 +49,7 @@ func edit(t *testing.T, path, old, new string) {
 func start(t *testing.T, cfg string) (*Gateway, func() error) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	g, err := New(context.Background(), Options{ConfigPath: cfg, HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir()}, log)
+	g, err := New(context.Background(), Options{ConfigPath: cfg, HTTPAddr: "127.0.0.1:0", SIPAddr: "127.0.0.1:0", DataDir: t.TempDir()}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ func (g *Gateway) routes() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{}))
 	if g.web != nil {
 		g.web.Register(mux)
+		mux.HandleFunc("GET /agent/conversations/{id}", agentLink)
 		mux.Handle("GET /", web.Handler())
 	}
 	return mux

@@ -1,0 +1,249 @@
+package voice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"switchboard/dialog"
+	"switchboard/media"
+	"switchboard/sip"
+	"switchboard/store"
+)
+
+// preRoll is how much audio before the VAD's speech start goes to the
+// recogniser: the VAD needs a few frames to be sure, and the first
+// syllable must not be cut.
+const preRoll = 15 // frames of 20 ms
+
+// call is one answered call. Its run loop is the only reader of the
+// session's audio and DTMF; spoken turns run on the worker goroutine so
+// that listening never stops while the AI thinks or talks.
+type call struct {
+	ch   *Channel
+	sip  *sip.Call
+	live Live
+	log  *slog.Logger
+
+	ctx   context.Context // the call's: ends when the call does
+	sess  *media.Session
+	codec media.Codec
+	conv  store.Conversation
+
+	jobs         chan job
+	bridges      chan bridged // a fallback leg that answered, for the loop to bridge
+	transferring atomic.Bool
+	stopWorker   context.CancelFunc
+}
+
+func (cl *call) run(ctx context.Context) error {
+	cl.ctx = ctx
+	sess, err := cl.ch.opts.Ports.Open(cl.log)
+	if err != nil {
+		_ = cl.sip.Reject(503, "Service Unavailable", "")
+		return fmt.Errorf("media: %w", err)
+	}
+	defer sess.Close()
+	cl.sess = sess
+	if err := cl.ring(ctx); err != nil {
+		return err
+	}
+	ans, err := cl.sip.Answer(ctx, cl.local(sess))
+	if err != nil {
+		return fmt.Errorf("answer: %w", err)
+	}
+	if err := cl.startMedia(ctx, ans); err != nil {
+		_ = cl.sip.Hangup(context.WithoutCancel(ctx))
+		return err
+	}
+	cl.ch.opts.Metrics.calls.Inc()
+	conv, err := cl.ch.opts.Store.CreateConversation(ctx, store.Conversation{Channel: "voice", Customer: cl.sip.From()})
+	if err != nil {
+		_ = cl.sip.Hangup(context.WithoutCancel(ctx))
+		return fmt.Errorf("conversation: %w", err)
+	}
+	cl.conv = conv
+	cl.log = cl.log.With("conversation_id", conv.ID)
+	cl.note(ctx, fmt.Sprintf("Call from %s to %s (%s).", cl.sip.From(), cl.sip.To(), cl.codec.Name()))
+
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	cl.stopWorker = stop
+	cl.jobs, cl.bridges = make(chan job, 8), make(chan bridged, 1)
+	done := make(chan struct{})
+	go func() { defer close(done); cl.work(wctx) }()
+	defer func() { stop(); <-done }()
+	cl.jobs <- job{greet: true}
+	return cl.loop(ctx)
+}
+
+// ring lets the call ring before the AI answers, when configured; a
+// caller who gives up meanwhile (CANCEL) ends it.
+func (cl *call) ring(ctx context.Context) error {
+	d := cl.live.Voice.RingBeforeAnswer
+	if d <= 0 {
+		return nil
+	}
+	if err := cl.sip.Ringing(); err != nil {
+		return fmt.Errorf("ringing: %w", err)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-cl.sip.Done():
+		return fmt.Errorf("caller gave up while ringing: %w", context.Cause(ctx))
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+func (cl *call) startMedia(ctx context.Context, ans sip.Answer) error {
+	codec, err := media.NewCodec(ans.Codec.Name, ans.Codec.PayloadType)
+	if err != nil {
+		return fmt.Errorf("codec: %w", err)
+	}
+	cl.codec = codec
+	err = cl.sess.Start(ctx, media.SessionConfig{Codec: codec, DTMF: ans.DTMF, Remote: ans.RemoteAddr,
+		MediaTimeout: cl.live.Voice.MediaTimeout, Ptime: ptime(ans.Ptime)})
+	if err != nil {
+		return fmt.Errorf("media: %w", err)
+	}
+	cl.sess.Hold(ans.Direction != "sendrecv")
+	return nil
+}
+
+func ptime(ms int) time.Duration {
+	if ms <= 0 {
+		return 20 * time.Millisecond
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// loop listens: audio through the VAD to the recogniser, DTMF, re-INVITEs,
+// and the ends of the call. A bridged fallback leg takes the media over.
+func (cl *call) loop(ctx context.Context) error {
+	rate := cl.codec.SampleRate()
+	vad := media.NewVAD(rate, media.VADConfig{EndSilence: cl.live.Voice.EndOfSpeech})
+	var (
+		stream dialog.STTStream
+		recent [][]int16 // pre-roll
+	)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-cl.sip.Done():
+			return nil
+		case <-cl.sess.Done():
+			cl.log.Info("media ended, hanging up", "error", cl.sess.Err())
+			cl.ch.opts.Metrics.mediaTimeouts.Inc()
+			return cl.hangup(ctx)
+		case a := <-cl.sip.Updates():
+			cl.update(a)
+		case d := <-cl.sess.DTMF():
+			cl.digit(d)
+		case b := <-cl.bridges:
+			return cl.bridge(ctx, b)
+		case frame := <-cl.sess.Audio():
+			switch vad.Process(frame) {
+			case media.VADSpeechStart:
+				cl.sess.StopPlayback() // barge-in: the caller talks over the AI
+				stream = cl.startListening(ctx, rate, recent)
+			case media.VADSpeechEnd:
+				if stream != nil {
+					_ = stream.Write(frame)
+					cl.enqueue(job{utterance: stream})
+					stream = nil
+				}
+				continue
+			}
+			if stream != nil && vad.InSpeech() {
+				if err := stream.Write(frame); err != nil {
+					cl.log.Warn("recogniser", "error", err)
+				}
+			}
+			recent = keepLast(recent, frame, preRoll)
+		}
+	}
+}
+
+func (cl *call) startListening(ctx context.Context, rate int, recent [][]int16) dialog.STTStream {
+	s, err := cl.ch.opts.STT.Start(ctx, rate)
+	if err != nil {
+		cl.log.Warn("recogniser unavailable", "error", err)
+		return nil
+	}
+	for _, f := range recent {
+		_ = s.Write(f)
+	}
+	return s
+}
+
+func keepLast(frames [][]int16, f []int16, n int) [][]int16 {
+	c := make([]int16, len(f))
+	copy(c, f)
+	if len(frames) >= n {
+		frames = append(frames[:0], frames[1:]...)
+	}
+	return append(frames, c)
+}
+
+func (cl *call) update(a sip.Answer) {
+	hold := a.Direction != "sendrecv"
+	cl.log.Info("re-INVITE", "direction", a.Direction, "remote", a.RemoteAddr)
+	cfg := media.SessionConfig{Codec: cl.codec, DTMF: a.DTMF, Remote: a.RemoteAddr,
+		MediaTimeout: cl.live.Voice.MediaTimeout, Ptime: ptime(a.Ptime)}
+	if a.Codec.Name != cl.codec.Name() || a.Codec.PayloadType != cl.codec.PayloadType() {
+		if c, err := media.NewCodec(a.Codec.Name, a.Codec.PayloadType); err == nil {
+			cl.codec, cfg.Codec = c, c
+		}
+	}
+	if err := cl.sess.Update(cfg); err != nil {
+		cl.log.Warn("media update", "error", err)
+	}
+	cl.sess.Hold(hold)
+}
+
+func (cl *call) digit(d rune) {
+	cl.log.Info("dtmf", "digit", string(d))
+	if k := cl.live.Voice.HandoffDigit; k != "" && string(d) == k {
+		cl.sess.StopPlayback()
+		cl.enqueue(job{explicit: true, digit: d})
+	}
+}
+
+// enqueue hands a job to the worker; a caller who piles up more than the
+// queue holds while the AI is busy loses the oldest-but-one intent, never
+// the call.
+func (cl *call) enqueue(j job) {
+	select {
+	case cl.jobs <- j:
+	default:
+		cl.log.Warn("turn queue full, dropping an utterance")
+		if j.utterance != nil {
+			_, _ = j.utterance.Close()
+		}
+	}
+}
+
+func (cl *call) hangup(ctx context.Context) error {
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := cl.sip.Hangup(hctx); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("hang up: %w", err)
+	}
+	return nil
+}
+
+// note puts what happened on the call into the transcript; a failure is
+// logged, not fatal: the call matters more than its annotation.
+func (cl *call) note(ctx context.Context, text string) {
+	if err := cl.ch.opts.Turns.Note(context.WithoutCancel(ctx), cl.conv.ID, text); err != nil {
+		cl.log.Warn("note", "error", err)
+	}
+}

@@ -1,0 +1,34 @@
+package voice
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the voice channel's counters.
+type Metrics struct {
+	calls         prometheus.Counter
+	mediaTimeouts prometheus.Counter
+	utterances    prometheus.Counter
+	sttSeconds    prometheus.Histogram
+	transfers     *prometheus.CounterVec
+	transferStart *prometheus.HistogramVec
+}
+
+// NewMetrics registers the voice metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		calls: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_voice_calls_answered_total",
+			Help: "Calls the AI answered."}),
+		mediaTimeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_voice_media_ended_total",
+			Help: "Calls hung up because media stopped (no RTP within the media timeout)."}),
+		utterances: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_voice_utterances_total",
+			Help: "Caller utterances recognised as words."}),
+		sttSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "switchboard_voice_stt_seconds",
+			Help: "Time from end of speech to transcript.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 10)}),
+		transfers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_voice_transfers_total",
+			Help: "Phone transfers by method (refer, bridge) and result."}, []string{"method", "result"}),
+		transferStart: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "switchboard_voice_transfer_start_seconds",
+			Help:    "Time from the handoff decision to the REFER or bridging INVITE being handed to the SIP stack.",
+			Buckets: []float64{0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1}}, []string{"method"}),
+	}
+	reg.MustRegister(m.calls, m.mediaTimeouts, m.utterances, m.sttSeconds, m.transfers, m.transferStart)
+	return m
+}

@@ -1,0 +1,238 @@
+package voice_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"switchboard/channels/voice"
+	"switchboard/config"
+	"switchboard/dialog"
+	"switchboard/dialog/dialogtest"
+	"switchboard/media"
+	_ "switchboard/media/g722"
+	"switchboard/sip"
+	"switchboard/store"
+)
+
+// rig is a voice channel behind a real SIP server on loopback, with real
+// flite and pocketsphinx, the shipped config's policy and a SQLite store.
+type rig struct {
+	core    *dialogtest.Core
+	live    voice.Live
+	reg     *prometheus.Registry
+	sipAddr netip.AddrPort
+}
+
+// need fails or skips when a program the test drives is not installed.
+func need(t *testing.T, progs ...string) {
+	t.Helper()
+	for _, p := range progs {
+		if _, err := exec.LookPath(p); err != nil {
+			if os.Getenv("SWITCHBOARD_NO_SKIP") != "" {
+				t.Fatalf("%s is not installed (make test installs sip-tester, flite, pocketsphinx): %v", p, err)
+			}
+			t.Skipf("%s is not installed: %v", p, err)
+		}
+	}
+}
+
+// newRig starts the channel. fallback is the SIP URI of the support line;
+// method how to reach it.
+func newRig(t *testing.T, fallback, method string, edit func(*voice.Live)) *rig {
+	t.Helper()
+	need(t, "sipp", "flite", "pocketsphinx_continuous")
+	core := dialogtest.New(t, "balanced", nil)
+	cfg := *core.Config
+	live := voice.Live{Voice: cfg.Channels.Voice, Handoff: cfg.Handoff, ConsoleURL: "http://127.0.0.1:8080/agent"}
+	live.Handoff.Targets = map[string]config.Target{
+		"agent_console": {Kind: "console"},
+		"support_line":  {Kind: "sip", URI: fallback, Method: method, RingTimeout: 3 * time.Second},
+	}
+	live.Voice.MediaTimeout = 20 * time.Second
+	live.Voice.ReferTimeout = 10 * time.Second
+	if edit != nil {
+		edit(&live)
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ports, err := media.NewPorts(netip.MustParseAddr("127.0.0.1"), 30000, 39998)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stt, err := dialog.NewPocketsphinx(dialog.PocketsphinxConfig{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	tts, err := dialog.NewFlite(ctx, dialog.FliteConfig{Voice: "slt", Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	ch := voice.New(voice.Options{Store: core.Store, Turns: core.Turns, Ports: ports, STT: stt, TTS: tts,
+		Live: func() voice.Live { return live }, Metrics: voice.NewMetrics(reg), Log: log})
+	srv, err := sip.NewServer(sip.Config{UDP: "127.0.0.1:0", Trunks: []sip.Trunk{{Name: "local", Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}},
+		UserAgent: "Switchboard-test", MaxCalls: 100}, ch, reg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = srv.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return &rig{core: core, live: live, reg: reg, sipAddr: netip.MustParseAddrPort(srv.Addr("udp"))}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// freeUDPPort finds a loopback UDP port for sipp to bind; the port is free
+// the moment this returns, which is good enough on a test machine.
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// scenario renders a template from testdata/sipp into the test's folder.
+func scenario(t *testing.T, name string, data any) string {
+	t.Helper()
+	tmpl, err := template.ParseFiles(filepath.Join("..", "..", "testdata", "sipp", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := tmpl.Execute(&b, data); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), strings.TrimSuffix(name, ".tmpl"))
+	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// sippRun is one sipp process.
+type sippRun struct {
+	cmd      *exec.Cmd
+	out      bytes.Buffer
+	messages string // sipp's message trace
+	done     chan error
+}
+
+// startSipp runs sipp with the scenario against target (a UAC) or, with
+// target "", as a server on port.
+func startSipp(t *testing.T, scen, target string, port int, extra ...string) *sippRun {
+	t.Helper()
+	dir := t.TempDir()
+	scen, err := filepath.Abs(scen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &sippRun{messages: filepath.Join(dir, "messages.log"), done: make(chan error, 1)}
+	args := []string{"-sf", scen, "-i", "127.0.0.1", "-p", fmt.Sprint(port), "-m", "1", "-nostdin",
+		"-timeout", "90s", "-timeout_error", "-trace_msg", "-message_file", r.messages,
+		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"), "-s", "support",
+		"-mp", fmt.Sprint(freeUDPPort(t) &^ 1)}
+	args = append(args, extra...)
+	if target != "" {
+		args = append([]string{target}, args...)
+	}
+	r.cmd = exec.Command("sipp", args...)
+	r.cmd.Dir = filepath.Join("..", "..", "testdata", "audio")
+	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.done <- r.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = r.cmd.Process.Kill()
+		<-r.done
+	})
+	return r
+}
+
+// wait waits for sipp to finish and fails the test unless it passed.
+func (r *sippRun) wait(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		r.done <- err // for Cleanup
+		if err != nil {
+			t.Fatalf("sipp failed: %v\n%s\nmessages:\n%s", err, tail(r.out.String(), 3000), r.trace())
+		}
+	case <-time.After(d):
+		t.Fatalf("sipp did not finish within %v\nmessages:\n%s", d, r.trace())
+	}
+}
+
+func (r *sippRun) trace() string {
+	b, _ := os.ReadFile(r.messages)
+	return tail(string(b), 6000)
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// conversation returns the single voice conversation of the rig's store.
+func (r *rig) conversation(t *testing.T) (store.Conversation, []store.Message, []store.Handoff) {
+	t.Helper()
+	ctx := context.Background()
+	convs, err := r.core.Store.ListConversations(ctx, store.ListFilter{})
+	if err != nil || len(convs) != 1 {
+		t.Fatalf("conversations = %v, %v; want one", convs, err)
+	}
+	msgs, err := r.core.Store.Messages(ctx, convs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := r.core.Store.Handoffs(ctx, convs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return convs[0], msgs, hs
+}
+
+// eventually polls cond until it holds or the (generous) deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never happened: %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var _ = io.Discard

@@ -1,0 +1,106 @@
+package voice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"switchboard/dialog"
+	"switchboard/media"
+	"switchboard/store"
+)
+
+// job is one thing for the worker to do, in order.
+type job struct {
+	greet     bool
+	say       string           // speak this (already stored)
+	utterance dialog.STTStream // the caller finished saying something
+	explicit  bool             // the caller pressed the handoff digit
+	digit     rune
+}
+
+// work runs the call's spoken turns one at a time until ctx ends.
+func (cl *call) work(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-cl.jobs:
+			if err := cl.do(ctx, j); err != nil && ctx.Err() == nil {
+				cl.log.Warn("turn", "error", err)
+			}
+		}
+	}
+}
+
+func (cl *call) do(ctx context.Context, j job) error {
+	switch {
+	case j.greet:
+		text := cl.live.Voice.Greeting
+		if _, _, err := cl.ch.opts.Store.AppendMessage(ctx, store.Message{ConversationID: cl.conv.ID, Role: store.RoleAI, Text: text}); err != nil {
+			return fmt.Errorf("store greeting: %w", err)
+		}
+		return cl.speak(ctx, text)
+	case j.say != "":
+		return cl.speak(ctx, j.say)
+	case j.explicit:
+		return cl.turn(ctx, dialog.Inbound{ConversationID: cl.conv.ID,
+			Text: fmt.Sprintf("(pressed %c to speak to a person)", j.digit), Explicit: true})
+	case j.utterance != nil:
+		start := time.Now()
+		tr, err := j.utterance.Close()
+		cl.ch.opts.Metrics.sttSeconds.Observe(time.Since(start).Seconds())
+		if err != nil {
+			return fmt.Errorf("recognise: %w", err)
+		}
+		text := strings.TrimSpace(tr.Text)
+		cl.log.Info("caller said", "text", text)
+		if text == "" {
+			return nil // a cough, a door: nothing to answer
+		}
+		cl.ch.opts.Metrics.utterances.Inc()
+		return cl.turn(ctx, dialog.Inbound{ConversationID: cl.conv.ID, Text: text})
+	}
+	return nil
+}
+
+// turn hands the caller's words to the conductor, starts any transfer at
+// once (the notice plays while the fallback rings), and speaks the replies.
+func (cl *call) turn(ctx context.Context, in dialog.Inbound) error {
+	out, err := cl.ch.opts.Turns.CustomerMessage(ctx, in)
+	if err != nil {
+		return err
+	}
+	decided := time.Now()
+	if h := out.Handoff; h != nil && h.Status == store.HandoffPending && cl.transferring.CompareAndSwap(false, true) {
+		// The transfer lives as long as the call, not the worker: bridging
+		// stops the worker but not the transfer that asked for it.
+		go cl.transfer(cl.ctx, *h, decided)
+	}
+	for _, r := range out.Replies {
+		if err := cl.speak(ctx, r.Text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// speak synthesises text and plays it sentence by sentence; the caller
+// barging in cuts it short without error.
+func (cl *call) speak(ctx context.Context, text string) error {
+	for a, err := range cl.ch.opts.TTS.Synthesize(ctx, text) {
+		if err != nil {
+			return fmt.Errorf("synthesise: %w", err)
+		}
+		err = cl.sess.Play(ctx, a.PCM, a.Rate)
+		if errors.Is(err, media.ErrInterrupted) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("play: %w", err)
+		}
+	}
+	return nil
+}

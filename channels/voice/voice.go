@@ -1,0 +1,89 @@
+// Package voice is the phone channel: it answers the calls package sip
+// admits, runs the spoken dialog over the call's RTP session (package media),
+// and carries out handoffs to SIP targets by REFER or by bridging the call.
+//
+// It is an adapter: what to say and when to hand off come from the dialog
+// conductor and the handoff policy; how to speak SIP and RTP comes from sip
+// and media.
+package voice
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"switchboard/config"
+	"switchboard/dialog"
+	"switchboard/media"
+	"switchboard/sip"
+	"switchboard/store"
+)
+
+// Live is the part of the config a call runs on; a call takes one at its
+// start and keeps it, so a reload never changes a call halfway.
+type Live struct {
+	Voice      config.VoiceChannel
+	Handoff    config.Handoff
+	ConsoleURL string // base of the agent console's conversation pages
+}
+
+// Options are the Channel's dependencies.
+type Options struct {
+	Store   store.Store
+	Turns   *dialog.Conductor
+	Ports   *media.Ports
+	STT     dialog.STT
+	TTS     dialog.TTS
+	Live    func() Live
+	Metrics *Metrics
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+// Channel handles every call; it implements sip.Handler.
+type Channel struct {
+	opts Options
+}
+
+// New builds the voice channel.
+func New(opts Options) *Channel {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Channel{opts: opts}
+}
+
+// HandleCall runs one call from answer to hang-up. sip calls it on the
+// call's own goroutine; ctx ends when the call does.
+func (ch *Channel) HandleCall(ctx context.Context, c *sip.Call) {
+	live := ch.opts.Live()
+	log := ch.opts.Log.With("call_id", c.ID(), "from", c.From(), "to", c.To())
+	cl := &call{ch: ch, sip: c, live: live, log: log}
+	if err := cl.run(ctx); err != nil && ctx.Err() == nil {
+		log.Warn("call ended with an error", "error", err)
+	}
+}
+
+// preference turns the configured codec names into the SDP preference.
+func preference(names []string) []sip.Codec {
+	out := make([]sip.Codec, 0, len(names))
+	for _, n := range names {
+		switch n {
+		case "PCMU":
+			out = append(out, sip.Codec{Name: "PCMU", PayloadType: 0, ClockRate: 8000})
+		case "PCMA":
+			out = append(out, sip.Codec{Name: "PCMA", PayloadType: 8, ClockRate: 8000})
+		case "G722":
+			out = append(out, sip.Codec{Name: "G722", PayloadType: 9, ClockRate: 8000})
+		}
+	}
+	return out
+}
+
+// local is our side of an SDP exchange for a session.
+func (cl *call) local(s *media.Session) sip.Local {
+	addr, _ := netip.ParseAddr(cl.live.Voice.PublicAddress) // validated with the config
+	return sip.Local{Addr: addr, Port: s.LocalPort(), SessionID: uint64(cl.ch.opts.Now().UnixNano()), SessionVersion: 1,
+		Preference: preference(cl.live.Voice.Codecs)}
+}

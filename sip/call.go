@@ -309,7 +309,11 @@ func (c *Call) request(ctx context.Context, req *sip.Request) (sip.ClientTransac
 	c.srv.net.prepare(req, c.srv.cfg.UserAgent)
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
-	return c.dlg.TransactionRequest(ctx, req)
+	tx, err := c.dlg.TransactionRequest(ctx, req)
+	if err == nil {
+		notifySent(ctx) // sipgo's client transaction wrote the request in Init
+	}
+	return tx, err
 }
 
 func finalResponse(ctx context.Context, tx sip.ClientTransaction) (*sip.Response, error) {

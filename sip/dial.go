@@ -82,6 +82,7 @@ func (c *Call) Dial(ctx context.Context, target string, hs []Header, local Local
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", target, err)
 	}
+	notifySent(ctx)
 	err = dlg.WaitAnswer(ringCtx, sipgo.AnswerOptions{
 		Username: c.srv.cfg.OutboundUsername, Password: c.srv.cfg.OutboundPassword,
 		OnResponse: func(r *sip.Response) error {

@@ -46,7 +46,10 @@ func (cl *call) run(ctx context.Context) error {
 		_ = cl.sip.Reject(503, "Service Unavailable", "")
 		return fmt.Errorf("media: %w", err)
 	}
-	defer sess.Close()
+	defer func() {
+		sess.Close()
+		cl.ch.opts.Metrics.session(sess)
+	}()
 	cl.sess = sess
 	if err := cl.ring(ctx); err != nil {
 		return err

@@ -1,6 +1,10 @@
 package voice
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"switchboard/media"
+)
 
 // Metrics are the voice channel's counters.
 type Metrics struct {
@@ -10,6 +14,7 @@ type Metrics struct {
 	sttSeconds    prometheus.Histogram
 	transfers     *prometheus.CounterVec
 	transferStart *prometheus.HistogramVec
+	rtp           *prometheus.CounterVec
 }
 
 // NewMetrics registers the voice metrics with reg.
@@ -26,9 +31,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		transfers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_voice_transfers_total",
 			Help: "Phone transfers by method (refer, bridge) and result."}, []string{"method", "result"}),
 		transferStart: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "switchboard_voice_transfer_start_seconds",
-			Help:    "Time from the handoff decision to the REFER or bridging INVITE being handed to the SIP stack.",
+			Help:    "Time from the handoff decision (recorded) to the REFER or bridging INVITE written to the network.",
 			Buckets: []float64{0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1}}, []string{"method"}),
 	}
-	reg.MustRegister(m.calls, m.mediaTimeouts, m.utterances, m.sttSeconds, m.transfers, m.transferStart)
+	m.rtp = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_voice_rtp_packets_total",
+		Help: "RTP packets of ended call legs: sent, received, and lost (sequence gaps never filled)."}, []string{"kind"})
+	reg.MustRegister(m.calls, m.mediaTimeouts, m.utterances, m.sttSeconds, m.transfers, m.transferStart, m.rtp)
 	return m
+}
+
+// session adds an ended leg's RTP counts.
+func (m *Metrics) session(s *media.Session) {
+	st := s.Stats()
+	m.rtp.WithLabelValues("sent").Add(float64(st.PacketsSent))
+	m.rtp.WithLabelValues("received").Add(float64(st.PacketsReceived))
+	m.rtp.WithLabelValues("lost").Add(float64(st.Lost))
 }

@@ -83,7 +83,8 @@ func TestCancelBeforeAnswer(t *testing.T) {
 	}
 }
 
-// counter sums a metric family of the rig's registry.
+// counter sums a metric family of the rig's registry (histograms: their
+// sample counts).
 func counter(t *testing.T, r *rig, name string) float64 {
 	t.Helper()
 	mfs, err := r.reg.Gather()
@@ -96,7 +97,7 @@ func counter(t *testing.T, r *rig, name string) float64 {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
 		}
 	}
 	return sum

@@ -66,6 +66,9 @@ func TestCallerPressesZeroAndIsReferred(t *testing.T) {
 		t.Error("REFER has no Referred-By")
 	}
 	wantMessages(t, msgs, "pressed 0", "Transferred to support_line")
+	if n := counter(t, r, "switchboard_voice_transfer_start_seconds"); n != 1 {
+		t.Errorf("decision-to-REFER timings = %v, want 1", n)
+	}
 	if conv.Customer != "+15551230001" {
 		t.Errorf("customer = %q, want the caller's number", conv.Customer)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"switchboard/config"
 	"switchboard/media"
@@ -56,7 +57,7 @@ func (cl *call) transfer(ctx context.Context, h store.Handoff, decided time.Time
 func (cl *call) refer(ctx context.Context, h store.Handoff, target config.Target, hs []sip.Header, decided time.Time) error {
 	rctx, cancel := context.WithTimeout(ctx, cl.live.Voice.ReferTimeout)
 	defer cancel()
-	cl.ch.opts.Metrics.transferStart.WithLabelValues("refer").Observe(time.Since(decided).Seconds())
+	rctx = cl.timeSent(rctx, "refer", decided)
 	err := cl.sip.Refer(rctx, target.URI, hs)
 	if errors.Is(err, sip.ErrUDPTooLarge) {
 		// A long summary can push the REFER past what UDP carries; the
@@ -83,10 +84,10 @@ func (cl *call) dial(ctx context.Context, h store.Handoff, target config.Target,
 		cl.failed(ctx, h, "no media port for the transfer")
 		return
 	}
-	cl.ch.opts.Metrics.transferStart.WithLabelValues("bridge").Observe(time.Since(decided).Seconds())
-	leg, err := cl.sip.Dial(ctx, target.URI, hs, cl.local(legSess), target.RingTimeout)
+	dctx := cl.timeSent(ctx, "bridge", decided)
+	leg, err := cl.sip.Dial(dctx, target.URI, hs, cl.local(legSess), target.RingTimeout)
 	if errors.Is(err, sip.ErrUDPTooLarge) {
-		leg, err = cl.sip.Dial(ctx, target.URI, withoutSummary(hs), cl.local(legSess), target.RingTimeout)
+		leg, err = cl.sip.Dial(dctx, target.URI, withoutSummary(hs), cl.local(legSess), target.RingTimeout)
 	}
 	if err != nil {
 		legSess.Close()
@@ -134,7 +135,10 @@ func dialFailure(err error, target config.Target) string {
 // bridge relays media between the caller and the fallback leg until either
 // hangs up, then hangs up the other. The AI has left the call.
 func (cl *call) bridge(ctx context.Context, b bridged) error {
-	defer b.sess.Close()
+	defer func() {
+		b.sess.Close()
+		cl.ch.opts.Metrics.session(b.sess)
+	}()
 	cl.stopWorker()
 	cl.sess.StopPlayback()
 	cl.note(ctx, "Bridged to "+b.target+"; the AI has left the call.")
@@ -207,4 +211,15 @@ func withoutSummary(hs []sip.Header) []sip.Header {
 		}
 	}
 	return out
+}
+
+// timeSent measures the handoff decision to the REFER or INVITE leaving
+// the gateway (once per transfer step).
+func (cl *call) timeSent(ctx context.Context, method string, decided time.Time) context.Context {
+	var once sync.Once
+	return sip.WithSent(ctx, func() {
+		once.Do(func() {
+			cl.ch.opts.Metrics.transferStart.WithLabelValues(method).Observe(time.Since(decided).Seconds())
+		})
+	})
 }

@@ -61,6 +61,11 @@ for p in "${phrases[@]}"; do
 	sox -D "$tmp/rms8pad.wav" -e a-law -t raw "$out/$name.pcma"
 done
 
+# Quiet line noise (-60 dBFS, below the VAD's speech threshold) for the
+# load tests' callers: RTP flows both ways without waking the recogniser.
+# -R makes sox's noise repeatable.
+sox -R -D -n -r 8000 -e u-law -t raw "$out/noise.pcmu" synth 10 whitenoise vol 0.001
+
 for f in "$out"/*.g722 "$out"/*.pcmu "$out"/*.pcma; do
 	size=$(stat -c %s "$f")
 	if (( size % 160 != 0 )); then

@@ -87,5 +87,21 @@ run() { # run CMD... : echo it into the report, then its output in a code block
 	echo "### PostgreSQL"
 	echo
 	scripts/webload.sh postgres || true
+	echo
+	echo "## Media and G.722"
+	echo
+	echo "Per 20 ms frame: G.722 encode/decode, the VAD, resampling; a session round trip on loopback"
+	echo "(allocations on the RTP path) and the memory of 1,000 idle sessions."
+	echo
+	run go test -run '^$' -bench . -benchmem ./media/g722
+	run go test -run '^$' -bench '^(BenchmarkVAD|BenchmarkResampl.*|BenchmarkSessionRoundTrip)$' -benchmem ./media
+	run go test -run '^$' -bench '^BenchmarkIdleSessionMemory$' -benchtime 1x ./media
+	echo
+	echo "## SIP load (sipp)"
+	echo
+	echo "scripts/sipload.sh. Targets: 300 calls/s set up with no failed call; 1,000 concurrent calls with RTP both"
+	echo "ways for 60 s, under 0.1 % packet loss and under 256 KiB per call; handoff decision to REFER p99 under 5 ms."
+	echo
+	scripts/sipload.sh || true
 } >"$out"
 echo "wrote $out"

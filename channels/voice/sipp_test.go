@@ -116,7 +116,12 @@ func TestReferRejectedBridgesToFallback(t *testing.T) {
 			t.Parallel()
 			media := listenRTP(t)
 			fbPort := freeUDPPort(t)
-			r := newRig(t, fmt.Sprintf("sip:support-desk@127.0.0.1:%d", fbPort), "refer_then_bridge", nil)
+			// The target's own headers, with variables, go on the bridged INVITE.
+			r := newRig(t, fmt.Sprintf("sip:support-desk@127.0.0.1:%d", fbPort), "refer_then_bridge", func(l *voice.Live) {
+				tg := l.Handoff.Targets["support_line"]
+				tg.Headers = map[string]string{"X-Caller": "{{caller}}", "X-Why": "{{trigger}} via {{called}}"}
+				l.Handoff.Targets["support_line"] = tg
+			})
 			fb := startSipp(t, scenario(t, "voice_fallback.xml.tmpl", fallback{Answer: "answer", MediaPort: media.port,
 				HangUp: tc.fallbackHangUp, ByeAfterMs: 6000}), "", fbPort)
 			c := caller{PT: 8, Codec: "PCMA", PauseMs: 1500, Play: dtmfZero, Refer: "reject",
@@ -134,6 +139,9 @@ func TestReferRejectedBridgesToFallback(t *testing.T) {
 			conv, msgs, _ := r.conversation(t)
 			if got := header(invite, "X-Switchboard-Conversation"); got != string(conv.ID) {
 				t.Errorf("X-Switchboard-Conversation = %q, want %s", got, conv.ID)
+			}
+			if header(invite, "X-Caller") != "+15551230001" || header(invite, "X-Why") != "explicit_request via support" {
+				t.Errorf("configured headers: X-Caller %q, X-Why %q", header(invite, "X-Caller"), header(invite, "X-Why"))
 			}
 			if header(invite, "User-to-User") == "" || header(invite, "X-Switchboard-Summary") == "" {
 				t.Errorf("bridged INVITE lacks context headers:\n%s", invite)

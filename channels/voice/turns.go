@@ -90,17 +90,44 @@ func (cl *call) turn(ctx context.Context, in dialog.Inbound) error {
 // speak synthesises text and plays it sentence by sentence; the caller
 // barging in cuts it short without error.
 func (cl *call) speak(ctx context.Context, text string) error {
+	if cl.isPrompt(text) {
+		rate := cl.codec.SampleRate()
+		pcm, err := cl.ch.prompts.get(ctx, text, rate)
+		if err != nil {
+			return err
+		}
+		return played(cl.sess.Play(ctx, pcm, rate))
+	}
 	for a, err := range cl.ch.opts.TTS.Synthesize(ctx, text) {
 		if err != nil {
 			return fmt.Errorf("synthesise: %w", err)
 		}
 		err = cl.sess.Play(ctx, a.PCM, a.Rate)
 		if errors.Is(err, media.ErrInterrupted) {
-			return nil
+			return nil // the rest of the reply is not wanted either
 		}
-		if err != nil {
-			return fmt.Errorf("play: %w", err)
+		if err := played(err); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// played: the caller barging in is no error.
+func played(err error) error {
+	if err == nil || errors.Is(err, media.ErrInterrupted) {
+		return nil
+	}
+	return fmt.Errorf("play: %w", err)
+}
+
+// isPrompt tells the configured texts every call may hear, which are
+// synthesised once and shared.
+func (cl *call) isPrompt(text string) bool {
+	m := cl.live.Handoff.Messages
+	switch text {
+	case cl.live.Voice.Greeting, m.Handoff, m.AfterHours, m.NoTransfer, m.TopicDeclined, m.AskProblemStatement, m.TransferFailed:
+		return true
+	}
+	return false
 }

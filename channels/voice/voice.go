@@ -43,7 +43,8 @@ type Options struct {
 
 // Channel handles every call; it implements sip.Handler.
 type Channel struct {
-	opts Options
+	opts    Options
+	prompts *prompts
 }
 
 // New builds the voice channel.
@@ -51,7 +52,7 @@ func New(opts Options) *Channel {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Channel{opts: opts}
+	return &Channel{opts: opts, prompts: newPrompts(opts.TTS)}
 }
 
 // HandleCall runs one call from answer to hang-up. sip calls it on the

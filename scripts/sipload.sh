@@ -99,13 +99,14 @@ awk -v a="$active" -v r1="$rss1" -v r2="$rss2" -v h1="$heap1" -v h2="$heap2" -v 
 echo
 echo "### 2. Call setup rate"
 echo
+ans0=$(metric switchboard_voice_calls_answered_total)
 sipp_run setup -sf "$repo/testdata/sipp/load_call.xml" -p 14060 -mp 16000 -r "$RATE" -m "$CALLS" -l 3000 -d 3000
 ok=$(csv setup 'SuccessfulCall(C)')
 failed=$(csv setup 'FailedCall(C)')
 elapsed=$(csv setup 'ElapsedTime(C)')
 echo "\`sipp -sf testdata/sipp/load_call.xml -r $RATE -m $CALLS -d 3000\` (PCMU; the caller streams quiet line noise):"
 echo "$ok calls succeeded, **$failed failed**, sipp elapsed $elapsed (target: $RATE calls/s, none failed)."
-echo "Gateway answered: $(metric switchboard_voice_calls_answered_total); SIP calls by result:" \
+echo "The gateway answered $(($(metric switchboard_voice_calls_answered_total) - ans0)) of them with the AI; SIP calls by result since start:" \
 	"$(curl -s "http://$HTTP/metrics" | grep '^switchboard_sip_calls_total' | tr '\n' ' ')"
 echo
 echo "### 3. Handoff decision to REFER on the wire"

@@ -21,22 +21,8 @@ func BuildOffer(local Local) ([]byte, error) {
 	if err := local.validate(); err != nil {
 		return nil, err
 	}
-	addrType := "IP4"
-	if local.Addr.Is6() {
-		addrType = "IP6"
-	}
-	sd := sdp.SessionDescription{
-		Origin: sdp.Origin{
-			Username: "-", SessionID: local.SessionID, SessionVersion: local.SessionVersion,
-			NetworkType: "IN", AddressType: addrType, UnicastAddress: local.Addr.String(),
-		},
-		SessionName: "switchboard",
-		ConnectionInformation: &sdp.ConnectionInformation{
-			NetworkType: "IN", AddressType: addrType, Address: &sdp.Address{Address: local.Addr.String()},
-		},
-		TimeDescriptions:  []sdp.TimeDescription{{Timing: sdp.Timing{}}},
-		MediaDescriptions: []*sdp.MediaDescription{offerMedia(local)},
-	}
+	sd := sessionHeader(local)
+	sd.MediaDescriptions = []*sdp.MediaDescription{offerMedia(local)}
 	raw, err := sd.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("marshal offer: %w", err)

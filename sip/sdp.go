@@ -304,22 +304,8 @@ func offeredPtime(sd *sdp.SessionDescription, md *sdp.MediaDescription) int {
 // answer builds our SDP: the accepted audio stream at index idx, every other
 // offered stream rejected with port 0.
 func (s stream) answer(offer *sdp.SessionDescription, idx int, local Local) (Answer, error) {
-	addrType := "IP4"
-	if local.Addr.Is6() {
-		addrType = "IP6"
-	}
 	dir := mirror(s.direction)
-	ans := sdp.SessionDescription{
-		Origin: sdp.Origin{
-			Username: "-", SessionID: local.SessionID, SessionVersion: local.SessionVersion,
-			NetworkType: "IN", AddressType: addrType, UnicastAddress: local.Addr.String(),
-		},
-		SessionName: "switchboard",
-		ConnectionInformation: &sdp.ConnectionInformation{
-			NetworkType: "IN", AddressType: addrType, Address: &sdp.Address{Address: local.Addr.String()},
-		},
-		TimeDescriptions: []sdp.TimeDescription{{Timing: sdp.Timing{}}},
-	}
+	ans := sessionHeader(local)
 	for i, md := range offer.MediaDescriptions {
 		if i == idx {
 			ans.MediaDescriptions = append(ans.MediaDescriptions, s.media(local.Port, dir))
@@ -376,4 +362,24 @@ func rejected(md *sdp.MediaDescription) *sdp.MediaDescription {
 		Media: md.MediaName.Media, Port: sdp.RangedPort{Value: 0},
 		Protos: slices.Clone(md.MediaName.Protos), Formats: slices.Clone(formats),
 	}}
+}
+
+// sessionHeader is the session part of every SDP we send, offer or answer:
+// our origin and connection address, no media yet.
+func sessionHeader(local Local) sdp.SessionDescription {
+	addrType := "IP4"
+	if local.Addr.Is6() {
+		addrType = "IP6"
+	}
+	return sdp.SessionDescription{
+		Origin: sdp.Origin{
+			Username: "-", SessionID: local.SessionID, SessionVersion: local.SessionVersion,
+			NetworkType: "IN", AddressType: addrType, UnicastAddress: local.Addr.String(),
+		},
+		SessionName: "switchboard",
+		ConnectionInformation: &sdp.ConnectionInformation{
+			NetworkType: "IN", AddressType: addrType, Address: &sdp.Address{Address: local.Addr.String()},
+		},
+		TimeDescriptions: []sdp.TimeDescription{{Timing: sdp.Timing{}}},
+	}
 }

@@ -19,7 +19,7 @@ func TestLoadTimesEveryReplyOfARealGateway(t *testing.T) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	g, err := gateway.New(context.Background(), gateway.Options{
-		ConfigPath: "../../configs/switchboard.yaml", HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(),
+		ConfigPath: "../../configs/switchboard.yaml", HTTPAddr: "127.0.0.1:0", SIPAddr: "127.0.0.1:0", DataDir: t.TempDir(),
 	}, log)
 	if err != nil {
 		t.Fatal(err)

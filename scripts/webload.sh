@@ -95,7 +95,7 @@ export SWITCHBOARD_AGENT_TOKEN
 
 echo "webload $store: starting the gateway" >&2
 mkdir "$tmp/data"
-bin/switchboard serve --config "$cfg" --http 127.0.0.1:0 --data "$tmp/data" 2>"$tmp/gateway.log" &
+bin/switchboard serve --config "$cfg" --http 127.0.0.1:0 --sip 127.0.0.1:0 --data "$tmp/data" 2>"$tmp/gateway.log" &
 pid=$!
 addr=
 for _ in $(seq 600); do # 60 s to train the policy and open the store

@@ -7,10 +7,11 @@ CONFIG   ?= configs/switchboard.yaml
 # Debian packages the targets need. The gateway speaks with flite and
 # listens with pocketsphinx (phone calls); the suite also needs the
 # PostgreSQL client (pg_isready), Chromium for the browser tests and
-# sip-tester (sipp, with its RTP and DTMF captures) for the phone tests; the
-# suite's PostgreSQL runs at 127.0.0.1:5432.
+# sip-tester (sipp, with its RTP and DTMF captures) and baresip (a real
+# softphone) for the phone tests; the suite's PostgreSQL runs at
+# 127.0.0.1:5432.
 RUN_DEBS  := flite pocketsphinx pocketsphinx-en-us
-TEST_DEBS := $(RUN_DEBS) postgresql-client chromium sip-tester
+TEST_DEBS := $(RUN_DEBS) postgresql-client chromium sip-tester baresip
 
 .PHONY: all build run call test bench lint fuzz deps clean
 

@@ -3,11 +3,13 @@ package sip
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -62,16 +64,34 @@ func runSipp(t *testing.T, sipp, scenario, target string) {
 	}
 }
 
-// freeUDPPort finds a port for sipp's RTP socket, so parallel test
-// binaries do not fight over its default 6000.
+// nextBlock numbers the blocks of 8 ports freeUDPPort hands out from
+// 16000-16999: below the kernel's ephemeral range, so no other socket takes
+// a port between the check and sipp binding it (channels/voice's tests use
+// 11000-15999).
+var nextBlock atomic.Int32
+
+// freeUDPPort finds ports for sipp's RTP sockets (-mp, -mp+2), so parallel
+// test binaries do not fight over its default 6000.
 func freeUDPPort(t *testing.T) int {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		base := 16000 + 8*int(nextBlock.Add(1)-1)
+		if base+8 > 17000 {
+			t.Fatal("test port range 16000-16999 exhausted")
+		}
+		if bindable(base) && bindable(base+2) {
+			return base
+		}
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+func bindable(port int) bool {
+	c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 func lastBytes(b []byte, n int) []byte {

@@ -111,7 +111,7 @@ net_interface		127.0.0.1
 call_local_timeout	60
 audio_source		aufile,%s
 ausrc_srate		16000
-rtp_ports		40000-49998
+rtp_ports		17000-17998
 module_path		/usr/lib/baresip/modules
 module			g722.so
 module			g711.so

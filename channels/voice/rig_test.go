@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"text/template"
 	"time"
@@ -69,7 +70,7 @@ func newRig(t *testing.T, fallback, method string, edit func(*voice.Live)) *rig 
 		edit(&live)
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ports, err := media.NewPorts(netip.MustParseAddr("127.0.0.1"), 30000, 39998)
+	ports, err := media.NewPorts(netip.MustParseAddr("127.0.0.1"), 20000, 29998)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,16 +109,37 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// freeUDPPort finds a loopback UDP port for sipp to bind; the port is free
-// the moment this returns, which is good enough on a test machine.
+// nextBlock numbers the blocks of 8 UDP ports freeUDPPort hands out from
+// 11000-15999: below the kernel's ephemeral range (32768 and up), so that no
+// other socket on the machine takes a port between our check and sipp
+// binding it. The sip package's tests use 16000-16999, baresip 17000-17998,
+// the rig's RTP 20000-29998.
+var nextBlock atomic.Int32
+
+// freeUDPPort returns the first port of a block of 8 free loopback ports
+// (sipp binds -mp, -mp+2 and -mp+4).
 func freeUDPPort(t *testing.T) int {
 	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
+	for {
+		base := 11000 + 8*int(nextBlock.Add(1)-1)
+		if base+8 > 16000 {
+			t.Fatal("test port range 11000-15999 exhausted")
+		}
+		if bindable(base, base+2, base+4) {
+			return base
+		}
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+func bindable(ports ...int) bool {
+	for _, p := range ports {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
+		if err != nil {
+			return false
+		}
+		c.Close()
+	}
+	return true
 }
 
 // scenario renders a template from testdata/sipp into the test's folder.
@@ -159,7 +181,7 @@ func startSipp(t *testing.T, scen, target string, port int, extra ...string) *si
 	args := []string{"-sf", scen, "-i", "127.0.0.1", "-p", fmt.Sprint(port), "-m", "1", "-nostdin",
 		"-timeout", "90s", "-timeout_error", "-trace_msg", "-message_file", r.messages,
 		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"), "-s", "support",
-		"-mp", fmt.Sprint(freeUDPPort(t) &^ 1)}
+		"-mp", fmt.Sprint(freeUDPPort(t))}
 	args = append(args, extra...)
 	if target != "" {
 		args = append([]string{target}, args...)

@@ -276,3 +276,21 @@ func wantMessages(t *testing.T, msgs []store.Message, fragments ...string) {
 }
 
 var _ = os.Getenv
+
+// Hold is not dead media: the caller holds the call (re-INVITE sendonly,
+// answered recvonly) and sends nothing for twice the media timeout, takes it
+// off hold, presses 0 and is referred.
+func TestHoldSuspendsTheMediaTimeout(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, "sip:support-desk@127.0.0.1:5999", "refer", func(l *voice.Live) { l.Voice.MediaTimeout = 3 * time.Second })
+	s := startSipp(t, "../../testdata/sipp/voice_hold.xml", r.sipAddr.String(), freeUDPPort(t))
+	s.wait(t, 90*time.Second)
+	if n := counter(t, r, "switchboard_voice_media_ended_total"); n != 0 {
+		t.Errorf("the held call was hung up for dead media (%v)", n)
+	}
+	_, msgs, hs := r.conversation(t)
+	if len(hs) != 1 {
+		t.Fatalf("handoffs = %+v", hs)
+	}
+	wantMessages(t, msgs, "Transferred to support_line")
+}

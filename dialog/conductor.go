@@ -101,6 +101,11 @@ type turn struct {
 	// explicit marks this turn's customer message as a request for a human
 	// made without words; the store does not keep that flag.
 	explicit bool
+	// aiTransfer is the AI reply of this turn in which the model asked to
+	// transfer (its id once stored), with the model's summary for the human.
+	aiTransfer   bool
+	aiTransferID int64
+	aiSummary    string
 }
 
 func (t *turn) run(ctx context.Context) error {
@@ -122,12 +127,22 @@ func (t *turn) run(ctx context.Context) error {
 	if err := t.say(ctx, reply); err != nil {
 		return err
 	}
-	// The AI's own turn can hand off too: it said it could not help.
+	if t.aiTransfer {
+		t.aiTransferID = t.history[len(t.history)-1].ID
+	}
+	// The AI's own turn can hand off too: it said it could not help, or
+	// the model asked to transfer. The policy decides whether that is
+	// allowed at this level, not the model.
 	if d = t.decide(); d.Trigger != handoff.TriggerNone {
 		t.out.Decision = d
 		if d.Handoff || d.AskForProblemStatement {
 			return t.afterAITurn(ctx, d)
 		}
+	}
+	if reply.Text == "" {
+		// The model only asked to transfer and the level refused it: the
+		// customer must not be left without an answer.
+		return t.say(ctx, store.Message{Text: t.live.Handoff.Messages.NoTransfer})
 	}
 	return nil
 }
@@ -152,7 +167,7 @@ func (t *turn) decide() handoff.Decision {
 	msgs := make([]handoff.Message, 0, len(t.history))
 	for _, m := range t.history {
 		msgs = append(msgs, handoff.Message{Role: handoff.Role(m.Role), Text: m.Text, Unresolved: m.Unresolved, Gap: m.Gap,
-			Explicit: t.explicit && m.ID == t.out.Message.ID})
+			Explicit: t.explicit && m.ID == t.out.Message.ID, Transfer: t.aiTransfer && m.ID == t.aiTransferID})
 	}
 	return t.live.Policy.Decide(handoff.Input{Channel: t.conv.Channel, Messages: msgs, Now: t.c.now()})
 }
@@ -175,7 +190,18 @@ func (t *turn) respond(ctx context.Context) (store.Message, error) {
 		reply = Reply{Text: "I'm sorry, I couldn't look that up just now.", Unresolved: true, Gap: GapMissingKnowledge}
 	}
 	t.c.metrics.aiTurns.WithLabelValues(t.conv.Channel, fmt.Sprint(!reply.Unresolved)).Inc()
-	return store.Message{Text: reply.Text, Unresolved: reply.Unresolved, Gap: reply.Gap}, nil
+	if reply.Fallback {
+		t.c.metrics.responderErrors.Inc()
+	}
+	msg := store.Message{Text: reply.Text, Unresolved: reply.Unresolved, Gap: reply.Gap}
+	if reply.Transfer {
+		t.aiTransfer, t.aiSummary = true, reply.Summary
+		switch reply.TransferReason {
+		case GapMissingKnowledge, GapMissingTool, GapUnclearInstructions:
+			msg.Gap = reply.TransferReason
+		}
+	}
+	return msg, nil
 }
 
 // say stores an AI message; it is in the conversation before any channel
@@ -187,7 +213,9 @@ func (t *turn) say(ctx context.Context, m store.Message) error {
 		return fmt.Errorf("store AI message: %w", err)
 	}
 	t.history = append(t.history, stored)
-	t.out.Replies = append(t.out.Replies, stored)
+	if stored.Text != "" { // a model that only called its transfer tool said nothing
+		t.out.Replies = append(t.out.Replies, stored)
+	}
 	t.c.metrics.messages.WithLabelValues(t.conv.Channel, string(store.RoleAI)).Inc()
 	return nil
 }
@@ -198,6 +226,9 @@ func (t *turn) handOff(ctx context.Context, d handoff.Decision) error {
 	h := store.Handoff{
 		ConversationID: t.conv.ID, Trigger: string(d.Trigger), Reason: string(d.Reason), Topic: d.Topic,
 		Summary: Summarize(t.history, d), Target: t.target(), Sentiment: d.Sentiment,
+	}
+	if t.aiSummary != "" {
+		h.Summary = t.aiSummary // the model's own summary, written for the human
 	}
 	if !d.Handoff {
 		h.Status = store.HandoffFollowUp

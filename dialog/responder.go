@@ -51,6 +51,17 @@ type Reply struct {
 	// Score is the responder's confidence in Source, in [0, 1] for the
 	// embedded responder.
 	Score float64
+	// Transfer: the model called its transfer_to_human tool. It is a wish,
+	// not a decision: the conductor marks the AI turn and the handoff
+	// policy applies the level's rules to it.
+	Transfer bool
+	// TransferReason is the tool's reason (customer_request,
+	// missing_knowledge, missing_tool, unclear_instructions, frustration,
+	// restricted_topic), and Summary its summary for the human.
+	TransferReason string
+	Summary        string
+	// Fallback: the provider failed and the fallback responder wrote this.
+	Fallback bool
 }
 
 // Responder writes the AI's next message of a conversation.

@@ -1,0 +1,100 @@
+package dialog_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"switchboard/dialog"
+	"switchboard/dialog/dialogtest"
+	"switchboard/handoff"
+	"switchboard/store"
+)
+
+// scripted answers from a list; a reply with Transfer is the model calling
+// its transfer_to_human tool.
+type scripted struct{ replies []dialog.Reply }
+
+func (s *scripted) Respond(context.Context, dialog.Request) (dialog.Reply, error) {
+	r := s.replies[0]
+	s.replies = s.replies[1:]
+	return r, nil
+}
+
+func toolConductor(t *testing.T, level string, replies ...dialog.Reply) (*dialog.Conductor, store.Store, *dialogtest.Core) {
+	t.Helper()
+	core := dialogtest.New(t, level, nil)
+	cfg := *core.Config
+	cfg.Handoff.Level = level
+	policy, err := handoff.New(cfg.Handoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := dialog.Live{Policy: policy, Responder: &scripted{replies: replies}, Handoff: cfg.Handoff}
+	turns := dialog.NewConductor(core.Store, func() dialog.Live { return live }, dialog.NewMetrics(prometheus.NewRegistry()),
+		func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return turns, core.Store, core
+}
+
+// The model's transfer tool is a wish the policy grants or refuses by the
+// level: quick at once; balanced only after a real attempt; ai_only never.
+// A granted transfer carries the model's summary; a refused one with no
+// words still answers the customer.
+func TestModelTransferFollowsTheLevel(t *testing.T) {
+	answer := dialog.Reply{Text: "Orders ship within two days."}
+	transfer := dialog.Reply{Transfer: true, TransferReason: "missing_tool", Summary: "Wants the delivery address changed on order 1234."}
+	for _, tc := range []struct {
+		name    string
+		level   string
+		replies []dialog.Reply
+		turns   []string
+		handoff bool
+	}{
+		{"quick, first turn", "quick", []dialog.Reply{transfer}, []string{"change the address on order 1234"}, true},
+		{"balanced, first turn", "balanced", []dialog.Reply{transfer}, []string{"change the address on order 1234"}, false},
+		{"balanced, after an attempt", "balanced", []dialog.Reply{answer, transfer},
+			[]string{"when does my order ship", "change the address on order 1234"}, true},
+		{"ai_only", "ai_only", []dialog.Reply{answer, transfer},
+			[]string{"when does my order ship", "change the address on order 1234"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			turns, st, core := toolConductor(t, tc.level, tc.replies...)
+			conv, err := st.CreateConversation(ctx, store.Conversation{Channel: "web", Customer: "v1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out dialog.Outcome
+			for _, text := range tc.turns {
+				if out, err = turns.CustomerMessage(ctx, dialog.Inbound{ConversationID: conv.ID, Text: text}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := out.Handoff != nil && out.Decision.Handoff; got != tc.handoff {
+				t.Fatalf("handoff = %v, want %v (decision %+v)", got, tc.handoff, out.Decision)
+			}
+			if len(out.Replies) == 0 {
+				t.Fatal("the customer got no answer")
+			}
+			for _, r := range out.Replies {
+				if r.Text == "" {
+					t.Fatalf("an empty reply went to the customer: %+v", out.Replies)
+				}
+			}
+			if !tc.handoff {
+				return
+			}
+			if out.Decision.Trigger != handoff.TriggerAIDecision || out.Handoff.Reason != "missing_tool" ||
+				out.Handoff.Summary != transfer.Summary {
+				t.Fatalf("handoff = %+v, decision %+v", out.Handoff, out.Decision)
+			}
+			if last := out.Replies[len(out.Replies)-1]; last.Text != core.Config.Handoff.Messages.Handoff {
+				t.Fatalf("customer told %q", last.Text)
+			}
+		})
+	}
+}

@@ -139,8 +139,39 @@ type Messages struct {
 
 // Responder chooses who writes the AI's replies.
 type Responder struct {
-	Kind     string   `yaml:"kind" json:"kind"` // embedded
+	Kind     string   `yaml:"kind" json:"kind"` // embedded or openai
 	Embedded Embedded `yaml:"embedded" json:"embedded"`
+	// OpenAI is used when Kind is "openai"; the embedded responder (its
+	// knowledge is still required) answers when the provider fails.
+	OpenAI OpenAIResponder `yaml:"openai" json:"openai"`
+}
+
+// OpenAIResponder is an OpenAI-compatible chat completions API: OpenAI
+// itself, or a local server (vLLM, llama.cpp, Ollama) speaking its wire
+// format.
+type OpenAIResponder struct {
+	BaseURL string `yaml:"base_url" json:"base_url"` // e.g. https://api.openai.com/v1
+	Model   string `yaml:"model" json:"model"`
+	// APIKeyEnv names the environment variable holding the API key; the key
+	// itself never goes in the file. Empty for a local server without keys.
+	APIKeyEnv string `yaml:"api_key_env" json:"api_key_env"`
+	// Timeout bounds a whole AI turn: connecting, retries and waits, and the
+	// streamed reply; past it the embedded responder answers.
+	Timeout time.Duration `yaml:"timeout" json:"timeout"`
+	// ConnectTimeout bounds opening a connection; 0 leaves it to Timeout.
+	ConnectTimeout time.Duration `yaml:"connect_timeout" json:"connect_timeout"`
+	// MaxRetries is how many times a rate-limited (429), failed (5xx) or
+	// unreachable request is tried again within Timeout.
+	MaxRetries int `yaml:"max_retries" json:"max_retries"`
+	// HistoryTokens is the budget, in estimated tokens, for the earlier
+	// turns sent with each request; older turns are summarised.
+	HistoryTokens int `yaml:"history_tokens" json:"history_tokens"`
+	// Instructions are the company's own instructions to the model (tone,
+	// what to offer, what never to say), added to the system prompt.
+	Instructions string `yaml:"instructions" json:"instructions"`
+	// Temperature is the sampling temperature, 0..2; 0 leaves the
+	// provider's default.
+	Temperature float32 `yaml:"temperature" json:"temperature"`
 }
 
 // Embedded configures the rule-based responder.

@@ -65,11 +65,42 @@ func validate(cfg *Config) []problem {
 	validateHandoff(&c, &cfg.Handoff)
 	validateWeb(&c, cfg.Channels.Web)
 	validateVoice(&c, cfg.Channels.Voice)
-	c.oneOf("responder.kind", cfg.Responder.Kind, []string{"embedded"})
-	if cfg.Responder.Kind == "embedded" {
-		c.required("responder.embedded.knowledge", cfg.Responder.Embedded.Knowledge)
-	}
+	validateResponder(&c, cfg.Responder)
 	return c
+}
+
+// validateResponder checks the responder. The embedded knowledge is required
+// for both kinds: the OpenAI responder puts it in its prompt and falls back
+// to the embedded responder when the provider fails.
+func validateResponder(c *checker, r Responder) {
+	c.oneOf("responder.kind", r.Kind, []string{"embedded", "openai"})
+	c.required("responder.embedded.knowledge", r.Embedded.Knowledge)
+	if r.Kind != "openai" {
+		return
+	}
+	o, key := r.OpenAI, "responder.openai."
+	if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		c.addf(key+"base_url", "%q is not an http(s) URL like https://api.openai.com/v1", o.BaseURL)
+	}
+	c.required(key+"model", o.Model)
+	if o.APIKeyEnv != "" && !envName.MatchString(o.APIKeyEnv) {
+		c.addf(key+"api_key_env", "names an environment variable; put the key itself in that variable, never in the file")
+	}
+	if o.Timeout < time.Second || o.Timeout > 2*time.Minute {
+		c.addf(key+"timeout", "%v must be between 1s and 2m", o.Timeout)
+	}
+	if o.ConnectTimeout < 0 || o.ConnectTimeout > o.Timeout {
+		c.addf(key+"connect_timeout", "%v must be between 0s (no separate bound) and the timeout", o.ConnectTimeout)
+	}
+	if o.MaxRetries < 0 || o.MaxRetries > 5 {
+		c.addf(key+"max_retries", "%d must be between 0 and 5", o.MaxRetries)
+	}
+	if o.HistoryTokens < 256 || o.HistoryTokens > 200000 {
+		c.addf(key+"history_tokens", "%d must be between 256 and 200000", o.HistoryTokens)
+	}
+	if o.Temperature < 0 || o.Temperature > 2 {
+		c.addf(key+"temperature", "%v must be between 0 and 2", o.Temperature)
+	}
 }
 
 func validateWeb(c *checker, w WebChannel) {

@@ -191,7 +191,7 @@ func (t *turn) respond(ctx context.Context) (store.Message, error) {
 	}
 	t.c.metrics.aiTurns.WithLabelValues(t.conv.Channel, fmt.Sprint(!reply.Unresolved)).Inc()
 	if reply.Fallback {
-		t.c.metrics.responderErrors.Inc()
+		t.c.metrics.fallbacks.Inc()
 	}
 	msg := store.Message{Text: reply.Text, Unresolved: reply.Unresolved, Gap: reply.Gap}
 	if reply.Transfer {

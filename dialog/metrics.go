@@ -14,6 +14,7 @@ type Metrics struct {
 	handoffs        *prometheus.CounterVec
 	sentiment       *prometheus.HistogramVec
 	responderErrors prometheus.Counter
+	fallbacks       prometheus.Counter
 }
 
 // NewMetrics registers the dialog's series on reg.
@@ -38,7 +39,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_responder_errors_total", Help: "Responder failures; the turn was stored as unresolved.",
 		}),
 	}
-	reg.MustRegister(m.messages, m.aiTurns, m.handoffs, m.sentiment, m.responderErrors)
+	m.fallbacks = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "switchboard_responder_fallbacks_total",
+		Help: "AI turns the fallback (embedded) responder answered because the model provider failed or was too slow.",
+	})
+	reg.MustRegister(m.messages, m.aiTurns, m.handoffs, m.sentiment, m.responderErrors, m.fallbacks)
 	return m
 }
 

@@ -70,7 +70,7 @@ func New(ctx context.Context, opts Options, log *slog.Logger) (*Gateway, error) 
 	if err != nil {
 		return nil, err
 	}
-	rt, err := build(cfg)
+	rt, err := build(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func loadConfig(opts Options) (*config.Config, error) {
 }
 
 // build makes the reloadable parts from cfg.
-func build(cfg *config.Config) (*runtime, error) {
+func build(cfg *config.Config, log *slog.Logger) (*runtime, error) {
 	policy, err := handoff.New(cfg.Handoff)
 	if err != nil {
 		return nil, fmt.Errorf("handoff policy: %w", err)
@@ -126,7 +126,18 @@ func build(cfg *config.Config) (*runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("responder: %w", err)
 	}
-	return &runtime{cfg: cfg, policy: policy, responder: dialog.NewEmbedded(kb, dialog.EmbeddedOptions{}), company: kb.Company}, nil
+	var responder dialog.Responder = dialog.NewEmbedded(kb, dialog.EmbeddedOptions{})
+	if cfg.Responder.Kind == "openai" {
+		// The embedded responder stays as the fallback: a provider outage
+		// never leaves a customer without a reply.
+		ai, err := dialog.NewOpenAI(cfg.Responder.OpenAI, dialog.OpenAIInputs{
+			Knowledge: kb, Handoff: cfg.Handoff, Fallback: responder, Log: log.With("responder", "openai")})
+		if err != nil {
+			return nil, fmt.Errorf("responder: %w", err)
+		}
+		responder = ai
+	}
+	return &runtime{cfg: cfg, policy: policy, responder: responder, company: kb.Company}, nil
 }
 
 func (g *Gateway) dialogLive() dialog.Live {
@@ -150,7 +161,7 @@ func (g *Gateway) Reload() error {
 	cfg, err := loadConfig(g.opts)
 	if err == nil {
 		var rt *runtime
-		if rt, err = build(cfg); err == nil {
+		if rt, err = build(cfg, g.log); err == nil {
 			old := g.live.Swap(rt)
 			g.metrics.reloads.WithLabelValues("ok").Inc()
 			g.warnRestartNeeded(old.cfg, cfg)

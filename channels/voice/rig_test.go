@@ -56,8 +56,15 @@ func need(t *testing.T, progs ...string) {
 // method how to reach it.
 func newRig(t *testing.T, fallback, method string, edit func(*voice.Live)) *rig {
 	t.Helper()
+	return newRigWith(t, fallback, method, edit, nil)
+}
+
+// newRigWith is newRig with another responder (see dialogtest.NewWith).
+func newRigWith(t *testing.T, fallback, method string, edit func(*voice.Live),
+	responder func(*dialog.Knowledge, *config.Config, dialog.Responder) dialog.Responder) *rig {
+	t.Helper()
 	need(t, "sipp", "flite", "pocketsphinx_continuous")
-	core := dialogtest.New(t, "balanced", nil)
+	core := dialogtest.NewWith(t, "balanced", nil, responder)
 	cfg := *core.Config
 	live := voice.Live{Voice: cfg.Channels.Voice, Handoff: cfg.Handoff, ConsoleURL: "http://127.0.0.1:8080/agent"}
 	live.Handoff.Targets = map[string]config.Target{

@@ -54,6 +54,15 @@ func Shipped(t testing.TB) *config.Config {
 // clock (nil: time.Now).
 func New(t testing.TB, level string, now func() time.Time) *Core {
 	t.Helper()
+	return NewWith(t, level, now, nil)
+}
+
+// NewWith is New with another responder: responder gets the knowledge base,
+// the config and the embedded responder (to wrap as a fallback). nil keeps
+// the embedded one.
+func NewWith(t testing.TB, level string, now func() time.Time,
+	responder func(kb *dialog.Knowledge, cfg *config.Config, embedded dialog.Responder) dialog.Responder) *Core {
+	t.Helper()
 	cfg := *Shipped(t)
 	cfg.Handoff.Level = level
 	policy, err := policyAt(cfg.Handoff)
@@ -72,7 +81,11 @@ func New(t testing.TB, level string, now func() time.Time) *Core {
 	if now == nil {
 		now = time.Now
 	}
-	live := dialog.Live{Policy: policy, Responder: dialog.NewEmbedded(kb, dialog.EmbeddedOptions{}), Handoff: cfg.Handoff}
+	var r dialog.Responder = dialog.NewEmbedded(kb, dialog.EmbeddedOptions{})
+	if responder != nil {
+		r = responder(kb, &cfg, r)
+	}
+	live := dialog.Live{Policy: policy, Responder: r, Handoff: cfg.Handoff}
 	m := dialog.NewMetrics(prometheus.NewRegistry())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	turns := dialog.NewConductor(st, func() dialog.Live { return live }, m, now, log)

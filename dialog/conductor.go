@@ -106,6 +106,7 @@ type turn struct {
 	aiTransfer   bool
 	aiTransferID int64
 	aiSummary    string
+	aiReason     string
 }
 
 func (t *turn) run(ctx context.Context) error {
@@ -167,7 +168,10 @@ func (t *turn) decide() handoff.Decision {
 	msgs := make([]handoff.Message, 0, len(t.history))
 	for _, m := range t.history {
 		msgs = append(msgs, handoff.Message{Role: handoff.Role(m.Role), Text: m.Text, Unresolved: m.Unresolved, Gap: m.Gap,
-			Explicit: t.explicit && m.ID == t.out.Message.ID, Transfer: t.aiTransfer && m.ID == t.aiTransferID})
+			Explicit: t.explicit && m.ID == t.out.Message.ID})
+		if t.aiTransfer && m.ID == t.aiTransferID {
+			msgs[len(msgs)-1].Transfer, msgs[len(msgs)-1].TransferReason = true, t.aiReason
+		}
 	}
 	return t.live.Policy.Decide(handoff.Input{Channel: t.conv.Channel, Messages: msgs, Now: t.c.now()})
 }
@@ -195,7 +199,7 @@ func (t *turn) respond(ctx context.Context) (store.Message, error) {
 	}
 	msg := store.Message{Text: reply.Text, Unresolved: reply.Unresolved, Gap: reply.Gap}
 	if reply.Transfer {
-		t.aiTransfer, t.aiSummary = true, reply.Summary
+		t.aiTransfer, t.aiSummary, t.aiReason = true, reply.Summary, reply.TransferReason
 		switch reply.TransferReason {
 		case GapMissingKnowledge, GapMissingTool, GapUnclearInstructions:
 			msg.Gap = reply.TransferReason

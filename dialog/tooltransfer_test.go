@@ -53,13 +53,18 @@ func TestModelTransferFollowsTheLevel(t *testing.T) {
 		replies []dialog.Reply
 		turns   []string
 		handoff bool
+		reason  string // the handoff's reason when not the default missing_tool
 	}{
-		{"quick, first turn", "quick", []dialog.Reply{transfer}, []string{"change the address on order 1234"}, true},
-		{"balanced, first turn", "balanced", []dialog.Reply{transfer}, []string{"change the address on order 1234"}, false},
+		{"quick, first turn", "quick", []dialog.Reply{transfer}, []string{"change the address on order 1234"}, true, ""},
+		{"balanced, first turn", "balanced", []dialog.Reply{transfer}, []string{"change the address on order 1234"}, false, ""},
 		{"balanced, after an attempt", "balanced", []dialog.Reply{answer, transfer},
-			[]string{"when does my order ship", "change the address on order 1234"}, true},
+			[]string{"when does my order ship", "change the address on order 1234"}, true, ""},
 		{"ai_only", "ai_only", []dialog.Reply{answer, transfer},
-			[]string{"when does my order ship", "change the address on order 1234"}, false},
+			[]string{"when does my order ship", "change the address on order 1234"}, false, ""},
+		// The model read a request for a person that the policy's own
+		// detector missed: the handoff records the model's reason.
+		{"model's reason", "quick", []dialog.Reply{{Transfer: true, TransferReason: "customer_request", Summary: "Wants Dana."}},
+			[]string{"is Dana from your returns team around today"}, true, "customer_request"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -86,6 +91,12 @@ func TestModelTransferFollowsTheLevel(t *testing.T) {
 				}
 			}
 			if !tc.handoff {
+				return
+			}
+			if tc.reason != "" {
+				if out.Handoff.Reason != tc.reason {
+					t.Fatalf("reason = %q, want the model's %q", out.Handoff.Reason, tc.reason)
+				}
 				return
 			}
 			if out.Decision.Trigger != handoff.TriggerAIDecision || out.Handoff.Reason != "missing_tool" ||

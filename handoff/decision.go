@@ -59,6 +59,10 @@ type Message struct {
 	// Explicit marks a customer turn that asked for a human without words:
 	// DTMF 0 on a call. It counts as a certain explicit request.
 	Explicit bool `json:"explicit,omitempty"`
+	// TransferReason is the reason the AI gave with Transfer, in the
+	// handoff vocabulary (customer_request, frustration, restricted_topic,
+	// missing_knowledge, missing_tool, unclear_instructions).
+	TransferReason string `json:"transfer_reason,omitempty"`
 }
 
 // Decision is the policy's answer for one turn.

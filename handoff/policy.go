@@ -161,6 +161,13 @@ func firstHandoff(d Decision, candidates []Decision) Decision {
 }
 
 func aiReason(m Message) Reason {
+	if m.Transfer {
+		switch r := Reason(m.TransferReason); r {
+		case ReasonCustomerRequest, ReasonFrustration, ReasonRestrictedTopic,
+			ReasonMissingKnowledge, ReasonMissingTool, ReasonUnclearInstructions:
+			return r // the model saw what the policy's own detectors missed
+		}
+	}
 	switch Reason(m.Gap) {
 	case ReasonMissingKnowledge, ReasonMissingTool, ReasonUnclearInstructions:
 		return Reason(m.Gap)

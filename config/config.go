@@ -254,9 +254,27 @@ type Trunk struct {
 	PasswordEnv string   `yaml:"password_env" json:"password_env"` // environment variable holding the digest password
 }
 
-// Speech chooses a speech provider (STT or TTS).
+// Speech chooses a speech provider (STT or TTS): the embedded one
+// (pocketsphinx, flite) or an OpenAI-compatible speech API ("openai").
 type Speech struct {
-	Kind        string `yaml:"kind" json:"kind"`                 // stt: pocketsphinx; tts: flite
-	Voice       string `yaml:"voice" json:"voice"`               // tts voice, e.g. slt
+	Kind        string `yaml:"kind" json:"kind"`                 // stt: pocketsphinx or openai; tts: flite or openai
+	Voice       string `yaml:"voice" json:"voice"`               // tts voice: flite's slt, or the API's, e.g. alloy
 	MaxParallel int    `yaml:"max_parallel" json:"max_parallel"` // recognitions or syntheses at once; 0 = CPUs
+
+	// The fields below are for kind "openai": OpenAI itself, or a local
+	// server speaking its audio API (a Whisper or TTS server).
+	BaseURL string `yaml:"base_url" json:"base_url"` // e.g. https://api.openai.com/v1
+	Model   string `yaml:"model" json:"model"`       // e.g. whisper-1, tts-1
+	// APIKeyEnv names the environment variable holding the API key; the key
+	// itself never goes in the file. Empty for a local server without keys.
+	APIKeyEnv string `yaml:"api_key_env" json:"api_key_env"`
+	// Timeout bounds one request: an utterance's transcription, or one
+	// sentence's speech.
+	Timeout time.Duration `yaml:"timeout" json:"timeout"`
+	// Language is the caller's language as an ISO-639-1 code (en), for stt;
+	// empty lets the provider detect it.
+	Language string `yaml:"language" json:"language"`
+	// Format is the audio asked for, for tts: pcm (24 kHz, OpenAI's raw
+	// format) or wav (at whatever rate the server makes); empty means pcm.
+	Format string `yaml:"format" json:"format"`
 }

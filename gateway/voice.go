@@ -31,13 +31,9 @@ func (g *Gateway) newVoice(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("voice: %w", err)
 	}
-	stt, err := dialog.NewPocketsphinx(dialog.PocketsphinxConfig{MaxParallel: v.STT.MaxParallel, Log: g.log})
+	stt, tts, err := g.speech(ctx, v)
 	if err != nil {
-		return fmt.Errorf("voice: speech recognition: %w", err)
-	}
-	tts, err := dialog.NewFlite(ctx, dialog.FliteConfig{Voice: v.TTS.Voice, MaxParallel: v.TTS.MaxParallel, Log: g.log})
-	if err != nil {
-		return fmt.Errorf("voice: speech synthesis: %w", err)
+		return err
 	}
 	g.voice = voice.New(voice.Options{Store: g.store, Turns: g.turns, Ports: ports, STT: stt, TTS: tts,
 		Live: g.voiceLive, Metrics: voice.NewMetrics(g.reg), Log: g.log.With("channel", "voice"), Now: g.now})
@@ -51,6 +47,35 @@ func (g *Gateway) newVoice(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("voice: %w", err)
 	}
 	return nil
+}
+
+// speech builds the recogniser and the synthesiser the config names:
+// embedded (pocketsphinx, flite) or an OpenAI-compatible API.
+func (g *Gateway) speech(ctx context.Context, v config.VoiceChannel) (dialog.STT, dialog.TTS, error) {
+	var (
+		stt dialog.STT
+		tts dialog.TTS
+		err error
+	)
+	switch v.STT.Kind {
+	case "openai":
+		stt, err = dialog.NewOpenAISTT(v.STT, g.log)
+	default:
+		stt, err = dialog.NewPocketsphinx(dialog.PocketsphinxConfig{MaxParallel: v.STT.MaxParallel, Log: g.log})
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("voice: speech recognition: %w", err)
+	}
+	switch v.TTS.Kind {
+	case "openai":
+		tts, err = dialog.NewOpenAITTS(v.TTS, g.log)
+	default:
+		tts, err = dialog.NewFlite(ctx, dialog.FliteConfig{Voice: v.TTS.Voice, MaxParallel: v.TTS.MaxParallel, Log: g.log})
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("voice: speech synthesis: %w", err)
+	}
+	return stt, tts, nil
 }
 
 func sipTrunks(ts []config.Trunk) ([]sip.Trunk, error) {

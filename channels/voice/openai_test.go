@@ -1,6 +1,8 @@
 package voice_test
 
 import (
+	"math"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -22,16 +24,7 @@ func TestModelTransferOnACallCarriesItsSummary(t *testing.T) {
 	ai.QueueChat(openaitest.ChatReply{Content: []string{"Let me get someone who can chase that for you."},
 		ToolCalls: []openaitest.ToolCall{{ID: "call_1", Name: "transfer_to_human",
 			Arguments: `{"reason":"missing_tool","summary":"` + summary + `"}`}}})
-	r := newRigWith(t, "sip:support-desk@127.0.0.1:5999", "refer", nil,
-		func(kb *dialog.Knowledge, cfg *config.Config, embedded dialog.Responder) dialog.Responder {
-			o, err := dialog.NewOpenAI(config.OpenAIResponder{BaseURL: ai.URL, Model: "test-model",
-				APIKeyEnv: "SB_VOICE_OPENAI_KEY", Timeout: 10 * time.Second, HistoryTokens: 4000},
-				dialog.OpenAIInputs{Knowledge: kb, Handoff: cfg.Handoff, Fallback: embedded})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return o
-		})
+	r := newRigWith(t, "sip:support-desk@127.0.0.1:5999", "refer", nil, providers{responder: chatVia(t, ai)})
 	s := startSipp(t, scenario(t, "voice_caller.xml.tmpl", caller{PT: 9, Codec: "G722", Stream: true, PauseMs: 500,
 		Play: `<exec rtp_stream="where_order.g722,1,9"/>`, Refer: "accept", After: "recv_bye", TimeoutMs: 15000}),
 		r.sipAddr.String(), freeUDPPort(t))
@@ -50,4 +43,69 @@ func TestModelTransferOnACallCarriesItsSummary(t *testing.T) {
 	if err != nil || !strings.Contains(referTo, "X-Switchboard-Summary="+summary) {
 		t.Fatalf("Refer-To lacks the model's summary: %q (%v)", referTo, err)
 	}
+}
+
+// chatVia makes the rig's responder an OpenAI one talking to ai.
+func chatVia(t *testing.T, ai *openaitest.Server) func(*dialog.Knowledge, *config.Config, dialog.Responder) dialog.Responder {
+	return func(kb *dialog.Knowledge, cfg *config.Config, embedded dialog.Responder) dialog.Responder {
+		o, err := dialog.NewOpenAI(config.OpenAIResponder{BaseURL: ai.URL, Model: "test-model",
+			APIKeyEnv: "SB_VOICE_OPENAI_KEY", Timeout: 10 * time.Second, HistoryTokens: 4000},
+			dialog.OpenAIInputs{Knowledge: kb, Handoff: cfg.Handoff, Fallback: embedded})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+}
+
+// A whole voice turn through an OpenAI-compatible server: the caller's
+// audio goes to its transcription endpoint, the transcript to its chat
+// endpoint, and the replies (the greeting, the answer, the handoff notice)
+// come from its speech endpoint onto the call. The model answers and asks
+// for a transfer in the same turn; voice is quick, so the call is referred.
+func TestVoiceTurnThroughOpenAIProviders(t *testing.T) {
+	ai := openaitest.New(t)
+	t.Setenv("SB_VOICE_OPENAI_KEY", "test-key")
+	ai.QueueTranscription("Where is my order?", 0)
+	answer := "It left our depot this morning and arrives tomorrow."
+	ai.QueueChat(openaitest.ChatReply{Content: []string{"It left our depot ", "this morning and arrives tomorrow."},
+		ToolCalls: []openaitest.ToolCall{{ID: "call_1", Name: "transfer_to_human",
+			Arguments: `{"reason":"customer_request","summary":"Asked where the order is; wants a person to confirm."}`}}})
+	tone := make([]int16, 12000) // half a second of 440 Hz at OpenAI's 24 kHz pcm rate
+	for i := range tone {
+		tone[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(i)/24000))
+	}
+	ai.SetSpeech(tone, 24000, 0)
+	speech := config.Speech{Kind: "openai", BaseURL: ai.URL, Model: "test-speech", APIKeyEnv: "SB_VOICE_OPENAI_KEY",
+		Timeout: 10 * time.Second, Voice: "alloy", Format: "pcm"}
+	client := dialog.WithSpeechHTTPClient(ai.Config().HTTPClient.(*http.Client))
+	stt, err := dialog.NewOpenAISTT(speech, nil, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tts, err := dialog.NewOpenAITTS(speech, nil, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRigWith(t, "sip:support-desk@127.0.0.1:5999", "refer", nil, providers{responder: chatVia(t, ai), stt: stt, tts: tts})
+	s := startSipp(t, scenario(t, "voice_caller.xml.tmpl", caller{PT: 9, Codec: "G722", Stream: true, PauseMs: 500,
+		Play: `<exec rtp_stream="where_order.g722,1,9"/>`, Refer: "accept", After: "recv_bye", TimeoutMs: 30000}),
+		r.sipAddr.String(), freeUDPPort(t))
+	s.wait(t, 90*time.Second)
+
+	if audio := ai.Transcriptions(); len(audio) != 1 || len(audio[0]) < 16000 {
+		t.Fatalf("transcription uploads: %d", len(audio))
+	}
+	var said []string
+	for _, req := range ai.SpeechRequests() {
+		said = append(said, req.Input)
+	}
+	if !strings.Contains(strings.Join(said, " | "), answer) {
+		t.Errorf("the answer was not spoken through the speech endpoint: %q", said)
+	}
+	_, msgs, hs := r.conversation(t)
+	if len(hs) != 1 || hs[0].Reason != "customer_request" {
+		t.Fatalf("handoffs = %+v", hs)
+	}
+	wantMessages(t, msgs, "customer: Where is my order?", "ai: "+answer, "Transferred to support_line")
 }

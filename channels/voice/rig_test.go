@@ -56,15 +56,23 @@ func need(t *testing.T, progs ...string) {
 // method how to reach it.
 func newRig(t *testing.T, fallback, method string, edit func(*voice.Live)) *rig {
 	t.Helper()
-	return newRigWith(t, fallback, method, edit, nil)
+	return newRigWith(t, fallback, method, edit, providers{})
 }
 
-// newRigWith is newRig with another responder (see dialogtest.NewWith).
-func newRigWith(t *testing.T, fallback, method string, edit func(*voice.Live),
-	responder func(*dialog.Knowledge, *config.Config, dialog.Responder) dialog.Responder) *rig {
+// providers replaces the rig's embedded AI parts; nil keeps each.
+type providers struct {
+	// responder gets the knowledge base, the config and the embedded
+	// responder (see dialogtest.NewWith).
+	responder func(*dialog.Knowledge, *config.Config, dialog.Responder) dialog.Responder
+	stt       dialog.STT
+	tts       dialog.TTS
+}
+
+// newRigWith is newRig with other providers.
+func newRigWith(t *testing.T, fallback, method string, edit func(*voice.Live), p providers) *rig {
 	t.Helper()
 	need(t, "sipp", "flite", "pocketsphinx_continuous")
-	core := dialogtest.NewWith(t, "balanced", nil, responder)
+	core := dialogtest.NewWith(t, "balanced", nil, p.responder)
 	cfg := *core.Config
 	live := voice.Live{Voice: cfg.Channels.Voice, Handoff: cfg.Handoff, ConsoleURL: "http://127.0.0.1:8080/agent"}
 	live.Handoff.Targets = map[string]config.Target{
@@ -81,14 +89,18 @@ func newRigWith(t *testing.T, fallback, method string, edit func(*voice.Live),
 	if err != nil {
 		t.Fatal(err)
 	}
-	stt, err := dialog.NewPocketsphinx(dialog.PocketsphinxConfig{Log: log})
-	if err != nil {
-		t.Fatal(err)
+	stt := p.stt
+	if stt == nil {
+		if stt, err = dialog.NewPocketsphinx(dialog.PocketsphinxConfig{Log: log}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	tts, err := dialog.NewFlite(ctx, dialog.FliteConfig{Voice: "slt", Log: log})
-	if err != nil {
-		t.Fatal(err)
+	tts := p.tts
+	if tts == nil {
+		if tts, err = dialog.NewFlite(ctx, dialog.FliteConfig{Voice: "slt", Log: log}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	reg := prometheus.NewRegistry()
 	ch := voice.New(voice.Options{Store: core.Store, Turns: core.Turns, Ports: ports, STT: stt, TTS: tts,

@@ -125,26 +125,7 @@ func (f *Flite) Synthesize(ctx context.Context, text string) iter.Seq2[Audio, er
 			yield(Audio{}, fmt.Errorf("flite: %d bytes: %w (max %d)", len(text), ErrTextTooLong, f.maxText))
 			return
 		}
-		sentences := splitSentences(text, maxSentence)
-		ctx, cancel := context.WithCancel(ctx)
-		chunks := make(chan synthesized, 1)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			defer close(chunks)
-			f.produce(ctx, sentences, chunks)
-		}()
-		defer func() { cancel(); <-done }()
-		n := 0
-		for c := range chunks {
-			if !yield(c.audio, c.err) || c.err != nil {
-				return
-			}
-			n++
-		}
-		if n < len(sentences) { // the producer gave up on a done ctx
-			yield(Audio{}, fmt.Errorf("flite: %w", context.Cause(ctx)))
-		}
+		ahead(ctx, splitSentences(text, maxSentence), f.sentence, "flite", yield)
 	}
 }
 
@@ -153,17 +134,44 @@ type synthesized struct {
 	err   error
 }
 
-func (f *Flite) produce(ctx context.Context, sentences []string, out chan<- synthesized) {
-	for _, s := range sentences {
-		a, err := f.sentence(ctx, s)
-		select {
-		case out <- synthesized{a, err}:
-		case <-ctx.Done():
+// ahead yields the audio of each sentence in order, making the next one
+// while the consumer plays the current one (at most buffer sentences
+// ahead). A consumer that stops early cancels the work in progress, and
+// nothing is left running when ahead returns. who prefixes a cancellation
+// error.
+func ahead(ctx context.Context, sentences []string, sentence func(context.Context, string) (Audio, error),
+	who string, yield func(Audio, error) bool) {
+	if len(sentences) == 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	chunks := make(chan synthesized) // unbuffered: one sentence in the making while one plays
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(chunks)
+		for _, s := range sentences {
+			a, err := sentence(ctx, s)
+			select {
+			case chunks <- synthesized{a, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	defer func() { cancel(); <-done }()
+	n := 0
+	for c := range chunks {
+		if !yield(c.audio, c.err) || c.err != nil {
 			return
 		}
-		if err != nil {
-			return
-		}
+		n++
+	}
+	if n < len(sentences) { // the producer gave up on a done ctx
+		yield(Audio{}, fmt.Errorf("%s: %w", who, context.Cause(ctx)))
 	}
 }
 

@@ -272,43 +272,7 @@ func (p *OpenAITTS) Synthesize(ctx context.Context, text string) iter.Seq2[Audio
 			yield(Audio{}, fmt.Errorf("%s: %d bytes: %w (max %d)", p.api.who, len(text), ErrTextTooLong, openAIMaxText))
 			return
 		}
-		sentences := splitSentences(text, maxSentence)
-		if len(sentences) == 0 {
-			return
-		}
-		ctx, cancel := context.WithCancel(ctx)
-		chunks := make(chan synthesized) // unbuffered: one sentence in the making while one plays
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			defer close(chunks)
-			p.produce(ctx, sentences, chunks)
-		}()
-		defer func() { cancel(); <-done }()
-		n := 0
-		for c := range chunks {
-			if !yield(c.audio, c.err) || c.err != nil {
-				return
-			}
-			n++
-		}
-		if n < len(sentences) { // the producer gave up on a done ctx
-			yield(Audio{}, fmt.Errorf("%s: %w", p.api.who, context.Cause(ctx)))
-		}
-	}
-}
-
-func (p *OpenAITTS) produce(ctx context.Context, sentences []string, out chan<- synthesized) {
-	for _, s := range sentences {
-		a, err := p.sentence(ctx, s)
-		select {
-		case out <- synthesized{a, err}:
-		case <-ctx.Done():
-			return
-		}
-		if err != nil {
-			return
-		}
+		ahead(ctx, splitSentences(text, maxSentence), p.sentence, p.api.who, yield)
 	}
 }
 

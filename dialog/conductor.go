@@ -31,6 +31,10 @@ type Inbound struct {
 	// Explicit: the customer asked for a human without words (DTMF 0 on a
 	// call). Text then says what happened, for the transcript.
 	Explicit bool
+	// OnSentence, when set and the responder streams, receives the AI's
+	// reply sentence by sentence while it is written (voice speaks them at
+	// once). Outcome.Streamed then names the reply it delivered.
+	OnSentence func(string)
 }
 
 // Outcome is what one customer turn led to.
@@ -43,6 +47,9 @@ type Outcome struct {
 	Replies      []store.Message // what the AI said, in order; none once humans have it
 	Decision     handoff.Decision
 	Handoff      *store.Handoff // recorded handoff or follow-up, if any
+	// Streamed is the id of the reply already delivered through
+	// Inbound.OnSentence (0 if none): the channel must not send it again.
+	Streamed int64
 }
 
 // Conductor runs the turns of every conversation: it stores each customer
@@ -84,7 +91,7 @@ func (c *Conductor) CustomerMessage(ctx context.Context, in Inbound) (Outcome, e
 		// the conversation the AI says nothing more in it.
 		return out, nil
 	}
-	t := &turn{c: c, live: c.live(), conv: conv, out: &out, explicit: in.Explicit}
+	t := &turn{c: c, live: c.live(), conv: conv, out: &out, explicit: in.Explicit, onSentence: in.OnSentence}
 	if err := t.run(ctx); err != nil {
 		return out, fmt.Errorf("conversation %s: %w", conv.ID, err)
 	}
@@ -107,6 +114,10 @@ type turn struct {
 	aiTransferID int64
 	aiSummary    string
 	aiReason     string
+	// onSentence streams the reply (Inbound.OnSentence); streamed says the
+	// responder used it.
+	onSentence func(string)
+	streamed   bool
 }
 
 func (t *turn) run(ctx context.Context) error {
@@ -130,6 +141,9 @@ func (t *turn) run(ctx context.Context) error {
 	}
 	if t.aiTransfer {
 		t.aiTransferID = t.history[len(t.history)-1].ID
+	}
+	if t.streamed {
+		t.out.Streamed = t.history[len(t.history)-1].ID
 	}
 	// The AI's own turn can hand off too: it said it could not help, or
 	// the model asked to transfer. The policy decides whether that is
@@ -184,7 +198,14 @@ func (t *turn) respond(ctx context.Context) (store.Message, error) {
 	for _, m := range t.history[:len(t.history)-1] {
 		req.History = append(req.History, Turn{Role: string(m.Role), Text: m.Text})
 	}
-	reply, err := t.live.Responder.Respond(ctx, req)
+	var reply Reply
+	var err error
+	if sr, ok := t.live.Responder.(StreamResponder); ok && t.onSentence != nil {
+		reply, err = sr.RespondStream(ctx, req, t.onSentence)
+		t.streamed = err == nil
+	} else {
+		reply, err = t.live.Responder.Respond(ctx, req)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return store.Message{}, fmt.Errorf("respond: %w", err)

@@ -68,3 +68,11 @@ type Reply struct {
 type Responder interface {
 	Respond(ctx context.Context, req Request) (Reply, error)
 }
+
+// StreamResponder is a Responder that can also hand over its reply sentence
+// by sentence as it is written, so a call can speak the first sentence while
+// the model writes the rest.
+type StreamResponder interface {
+	Responder
+	RespondStream(ctx context.Context, req Request, onSentence func(string)) (Reply, error)
+}

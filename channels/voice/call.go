@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,9 @@ type call struct {
 	bridges      chan bridged // a fallback leg that answered, for the loop to bridge
 	transferring atomic.Bool
 	stopWorker   context.CancelFunc
+
+	speakerMu sync.Mutex
+	speaker   *speaker // the turn's, while it speaks a streamed reply
 }
 
 func (cl *call) run(ctx context.Context) error {
@@ -155,7 +159,7 @@ func (cl *call) loop(ctx context.Context) error {
 		case frame := <-cl.sess.Audio():
 			switch vad.Process(frame) {
 			case media.VADSpeechStart:
-				cl.sess.StopPlayback() // barge-in: the caller talks over the AI
+				cl.bargeIn() // the caller talks over the AI
 				stream = cl.startListening(ctx, rate, recent)
 			case media.VADSpeechEnd:
 				if stream != nil {

@@ -11,6 +11,7 @@ import (
 	"switchboard/config"
 	"switchboard/dialog"
 	"switchboard/dialog/openaitest"
+	"switchboard/store"
 )
 
 // A spoken turn answered by an OpenAI-compatible model (a local server
@@ -67,8 +68,11 @@ func TestVoiceTurnThroughOpenAIProviders(t *testing.T) {
 	ai := openaitest.New(t)
 	t.Setenv("SB_VOICE_OPENAI_KEY", "test-key")
 	ai.QueueTranscription("Where is my order?", 0)
-	answer := "It left our depot this morning and arrives tomorrow."
-	ai.QueueChat(openaitest.ChatReply{Content: []string{"It left our depot ", "this morning and arrives tomorrow."},
+	answer := "It left our depot this morning. It arrives tomorrow."
+	// Each chunk comes 0.6 s after the last: the first sentence must be
+	// spoken (asked of the speech endpoint) before the reply is complete.
+	ai.QueueChat(openaitest.ChatReply{Content: []string{"It left our depot this morning. ", "It arrives tomorrow."},
+		ChunkDelay: 600 * time.Millisecond,
 		ToolCalls: []openaitest.ToolCall{{ID: "call_1", Name: "transfer_to_human",
 			Arguments: `{"reason":"customer_request","summary":"Asked where the order is; wants a person to confirm."}`}}})
 	tone := make([]int16, 12000) // half a second of 440 Hz at OpenAI's 24 kHz pcm rate
@@ -91,21 +95,43 @@ func TestVoiceTurnThroughOpenAIProviders(t *testing.T) {
 	s := startSipp(t, scenario(t, "voice_caller.xml.tmpl", caller{PT: 9, Codec: "G722", Stream: true, PauseMs: 500,
 		Play: `<exec rtp_stream="where_order.g722,1,9"/>`, Refer: "accept", After: "recv_bye", TimeoutMs: 30000}),
 		r.sipAddr.String(), freeUDPPort(t))
+	eventually(t, "the first sentence spoken", func() bool { return spoken(ai, "It left our depot this morning.") > 0 })
+	if _, msgs, _ := r.conversation(t); strings.Contains(transcript(msgs), answer) {
+		t.Error("the first sentence was spoken only after the whole reply was stored: not streamed")
+	}
 	s.wait(t, 90*time.Second)
 
+	if n := spoken(ai, "It left our depot this morning."); n != 1 {
+		t.Errorf("the first sentence was spoken %d times, want once", n)
+	}
 	if audio := ai.Transcriptions(); len(audio) != 1 || len(audio[0]) < 16000 {
 		t.Fatalf("transcription uploads: %d", len(audio))
 	}
-	var said []string
-	for _, req := range ai.SpeechRequests() {
-		said = append(said, req.Input)
-	}
-	if !strings.Contains(strings.Join(said, " | "), answer) {
-		t.Errorf("the answer was not spoken through the speech endpoint: %q", said)
+	if spoken(ai, "It arrives tomorrow.") != 1 {
+		t.Errorf("the second sentence was not spoken once: %+v", ai.SpeechRequests())
 	}
 	_, msgs, hs := r.conversation(t)
 	if len(hs) != 1 || hs[0].Reason != "customer_request" {
 		t.Fatalf("handoffs = %+v", hs)
 	}
 	wantMessages(t, msgs, "customer: Where is my order?", "ai: "+answer, "Transferred to support_line")
+}
+
+// spoken counts the speech requests for text.
+func spoken(ai *openaitest.Server, text string) int {
+	n := 0
+	for _, req := range ai.SpeechRequests() {
+		if req.Input == text {
+			n++
+		}
+	}
+	return n
+}
+
+func transcript(msgs []store.Message) string {
+	var b strings.Builder
+	for _, m := range msgs {
+		b.WriteString(string(m.Role) + ": " + m.Text + "\n")
+	}
+	return b.String()
 }

@@ -69,8 +69,11 @@ func (cl *call) do(ctx context.Context, j job) error {
 // turn hands the caller's words to the conductor, starts any transfer at
 // once (the notice plays while the fallback rings), and speaks the replies.
 func (cl *call) turn(ctx context.Context, in dialog.Inbound) error {
+	sp := cl.newSpeaker(ctx)
+	in.OnSentence = sp.say
 	out, err := cl.ch.opts.Turns.CustomerMessage(ctx, in)
 	if err != nil {
+		_ = sp.finish()
 		return err
 	}
 	decided := time.Now()
@@ -79,7 +82,13 @@ func (cl *call) turn(ctx context.Context, in dialog.Inbound) error {
 		// stops the worker but not the transfer that asked for it.
 		go cl.transfer(cl.ctx, *h, decided)
 	}
+	if err := sp.finish(); err != nil {
+		return err
+	}
 	for _, r := range out.Replies {
+		if r.ID == out.Streamed {
+			continue // already spoken as it was written
+		}
 		if err := cl.speak(ctx, r.Text); err != nil {
 			return err
 		}

@@ -97,6 +97,17 @@ run() { # run CMD... : echo it into the report, then its output in a code block
 	run go test -run '^$' -bench '^(BenchmarkVAD|BenchmarkResampl.*|BenchmarkSessionRoundTrip)$' -benchmem ./media
 	run go test -run '^$' -bench '^BenchmarkIdleSessionMemory$' -benchtime 1x ./media
 	echo
+	echo "## Voice turn latency (OpenAI-compatible providers)"
+	echo
+	echo "BenchmarkVoiceTurnLatency: one sipp call asks 12 questions (G.722); recognition, the model and speech go"
+	echo "through the local OpenAI-wire server with fixed delays (transcription 100 ms, chat 200 ms, speech 100 ms)."
+	echo "Each turn is timed from the end of speech as the VAD heard it to the reply's first audio going to playout;"
+	echo "the first RTP packet leaves at the next 20 ms tick (up to 20 ms more). own-* is that minus the 400 ms of"
+	echo "provider delay (target: p99 under 30 ms). The VAD's own end-of-speech delay is separate: media's"
+	echo "TestVADFindsTwoUtterancesInNoise logs it (480 ms at a 500 ms end silence; the shipped end_of_speech is 600 ms)."
+	echo
+	run go test -run '^$' -bench '^BenchmarkVoiceTurnLatency$' -benchtime 1x ./channels/voice
+	echo
 	echo "## SIP load (sipp)"
 	echo
 	echo "scripts/sipload.sh. Targets: 300 calls/s set up with no failed call; 1,000 concurrent calls with RTP both"

@@ -41,6 +41,9 @@ type call struct {
 
 	speakerMu sync.Mutex
 	speaker   *speaker // the turn's, while it speaks a streamed reply
+
+	replyMu  sync.Mutex
+	replyEnd time.Time // end of the utterance being answered, until its reply starts
 }
 
 func (cl *call) run(ctx context.Context) error {
@@ -164,7 +167,7 @@ func (cl *call) loop(ctx context.Context) error {
 			case media.VADSpeechEnd:
 				if stream != nil {
 					_ = stream.Write(frame)
-					cl.enqueue(job{utterance: stream})
+					cl.enqueue(job{utterance: stream, ended: time.Now()})
 					stream = nil
 				}
 				continue

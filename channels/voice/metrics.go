@@ -15,6 +15,7 @@ type Metrics struct {
 	transfers     *prometheus.CounterVec
 	transferStart *prometheus.HistogramVec
 	rtp           *prometheus.CounterVec
+	reply         prometheus.Histogram
 }
 
 // NewMetrics registers the voice metrics with reg.
@@ -36,7 +37,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.rtp = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_voice_rtp_packets_total",
 		Help: "RTP packets of ended call legs: sent, received, and lost (sequence gaps never filled)."}, []string{"kind"})
-	reg.MustRegister(m.calls, m.mediaTimeouts, m.utterances, m.sttSeconds, m.transfers, m.transferStart, m.rtp)
+	m.reply = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "switchboard_voice_reply_seconds",
+		Help: "From the end of the caller's speech (as the VAD heard it) to the first audio of the reply going to " +
+			"playout (its first packet leaves at the next 20 ms tick): recognition, the responder and synthesis included.",
+		Buckets: prometheus.ExponentialBuckets(0.025, 1.5, 14)})
+	reg.MustRegister(m.calls, m.mediaTimeouts, m.utterances, m.sttSeconds, m.transfers, m.transferStart, m.rtp, m.reply)
 	return m
 }
 

@@ -47,7 +47,7 @@ func TestModelTransferOnACallCarriesItsSummary(t *testing.T) {
 }
 
 // chatVia makes the rig's responder an OpenAI one talking to ai.
-func chatVia(t *testing.T, ai *openaitest.Server) func(*dialog.Knowledge, *config.Config, dialog.Responder) dialog.Responder {
+func chatVia(t testing.TB, ai *openaitest.Server) func(*dialog.Knowledge, *config.Config, dialog.Responder) dialog.Responder {
 	return func(kb *dialog.Knowledge, cfg *config.Config, embedded dialog.Responder) dialog.Responder {
 		o, err := dialog.NewOpenAI(config.OpenAIResponder{BaseURL: ai.URL, Model: "test-model",
 			APIKeyEnv: "SB_VOICE_OPENAI_KEY", Timeout: 10 * time.Second, HistoryTokens: 4000},

@@ -40,7 +40,7 @@ type rig struct {
 }
 
 // need fails or skips when a program the test drives is not installed.
-func need(t *testing.T, progs ...string) {
+func need(t testing.TB, progs ...string) {
 	t.Helper()
 	for _, p := range progs {
 		if _, err := exec.LookPath(p); err != nil {
@@ -54,7 +54,7 @@ func need(t *testing.T, progs ...string) {
 
 // newRig starts the channel. fallback is the SIP URI of the support line;
 // method how to reach it.
-func newRig(t *testing.T, fallback, method string, edit func(*voice.Live)) *rig {
+func newRig(t testing.TB, fallback, method string, edit func(*voice.Live)) *rig {
 	t.Helper()
 	return newRigWith(t, fallback, method, edit, providers{})
 }
@@ -66,10 +66,11 @@ type providers struct {
 	responder func(*dialog.Knowledge, *config.Config, dialog.Responder) dialog.Responder
 	stt       dialog.STT
 	tts       dialog.TTS
+	observe   func(time.Duration) // voice.Options.ObserveReply
 }
 
 // newRigWith is newRig with other providers.
-func newRigWith(t *testing.T, fallback, method string, edit func(*voice.Live), p providers) *rig {
+func newRigWith(t testing.TB, fallback, method string, edit func(*voice.Live), p providers) *rig {
 	t.Helper()
 	need(t, "sipp", "flite", "pocketsphinx_continuous")
 	core := dialogtest.NewWith(t, "balanced", nil, p.responder)
@@ -104,7 +105,7 @@ func newRigWith(t *testing.T, fallback, method string, edit func(*voice.Live), p
 	}
 	reg := prometheus.NewRegistry()
 	ch := voice.New(voice.Options{Store: core.Store, Turns: core.Turns, Ports: ports, STT: stt, TTS: tts,
-		Live: func() voice.Live { return live }, Metrics: voice.NewMetrics(reg), Log: log})
+		Live: func() voice.Live { return live }, Metrics: voice.NewMetrics(reg), Log: log, ObserveReply: p.observe})
 	srv, err := sip.NewServer(sip.Config{UDP: "127.0.0.1:0", Trunks: []sip.Trunk{{Name: "local", Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}},
 		UserAgent: "Switchboard-test", MaxCalls: 100}, ch, reg, log)
 	if err != nil {
@@ -120,7 +121,7 @@ func newRigWith(t *testing.T, fallback, method string, edit func(*voice.Live), p
 	return &rig{core: core, live: live, reg: reg, sipAddr: netip.MustParseAddrPort(srv.Addr("udp"))}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
@@ -137,7 +138,7 @@ var nextBlock atomic.Int32
 
 // freeUDPPort returns the first port of a block of 8 free loopback ports
 // (sipp binds -mp, -mp+2 and -mp+4).
-func freeUDPPort(t *testing.T) int {
+func freeUDPPort(t testing.TB) int {
 	t.Helper()
 	for {
 		base := 11000 + 8*int(nextBlock.Add(1)-1)
@@ -162,7 +163,7 @@ func bindable(ports ...int) bool {
 }
 
 // scenario renders a template from testdata/sipp into the test's folder.
-func scenario(t *testing.T, name string, data any) string {
+func scenario(t testing.TB, name string, data any) string {
 	t.Helper()
 	tmpl, err := template.ParseFiles(filepath.Join("..", "..", "testdata", "sipp", name))
 	if err != nil {
@@ -189,7 +190,7 @@ type sippRun struct {
 
 // startSipp runs sipp with the scenario against target (a UAC) or, with
 // target "", as a server on port.
-func startSipp(t *testing.T, scen, target string, port int, extra ...string) *sippRun {
+func startSipp(t testing.TB, scen, target string, port int, extra ...string) *sippRun {
 	t.Helper()
 	dir := t.TempDir()
 	scen, err := filepath.Abs(scen)
@@ -220,7 +221,7 @@ func startSipp(t *testing.T, scen, target string, port int, extra ...string) *si
 }
 
 // wait waits for sipp to finish and fails the test unless it passed.
-func (r *sippRun) wait(t *testing.T, d time.Duration) {
+func (r *sippRun) wait(t testing.TB, d time.Duration) {
 	t.Helper()
 	select {
 	case err := <-r.done:
@@ -246,7 +247,7 @@ func tail(s string, n int) string {
 }
 
 // conversation returns the single voice conversation of the rig's store.
-func (r *rig) conversation(t *testing.T) (store.Conversation, []store.Message, []store.Handoff) {
+func (r *rig) conversation(t testing.TB) (store.Conversation, []store.Message, []store.Handoff) {
 	t.Helper()
 	ctx := context.Background()
 	convs, err := r.core.Store.ListConversations(ctx, store.ListFilter{})
@@ -265,7 +266,7 @@ func (r *rig) conversation(t *testing.T) (store.Conversation, []store.Message, [
 }
 
 // eventually polls cond until it holds or the (generous) deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {

@@ -17,6 +17,7 @@ type job struct {
 	greet     bool
 	say       string           // speak this (already stored)
 	utterance dialog.STTStream // the caller finished saying something
+	ended     time.Time        // when the VAD heard the utterance end
 	explicit  bool             // the caller pressed the handoff digit
 	digit     rune
 }
@@ -49,6 +50,7 @@ func (cl *call) do(ctx context.Context, j job) error {
 		return cl.turn(ctx, dialog.Inbound{ConversationID: cl.conv.ID,
 			Text: fmt.Sprintf("(pressed %c to speak to a person)", j.digit), Explicit: true})
 	case j.utterance != nil:
+		cl.replyFrom(j.ended)
 		start := time.Now()
 		tr, err := j.utterance.Close()
 		cl.ch.opts.Metrics.sttSeconds.Observe(time.Since(start).Seconds())
@@ -58,6 +60,7 @@ func (cl *call) do(ctx context.Context, j job) error {
 		text := strings.TrimSpace(tr.Text)
 		cl.log.Info("caller said", "text", text)
 		if text == "" {
+			cl.replyFrom(time.Time{})
 			return nil // a cough, a door: nothing to answer
 		}
 		cl.ch.opts.Metrics.utterances.Inc()
@@ -105,12 +108,14 @@ func (cl *call) speak(ctx context.Context, text string) error {
 		if err != nil {
 			return err
 		}
+		cl.replyStarts()
 		return played(cl.sess.Play(ctx, pcm, rate))
 	}
 	for a, err := range cl.ch.opts.TTS.Synthesize(ctx, text) {
 		if err != nil {
 			return fmt.Errorf("synthesise: %w", err)
 		}
+		cl.replyStarts()
 		err = cl.sess.Play(ctx, a.PCM, a.Rate)
 		if errors.Is(err, media.ErrInterrupted) {
 			return nil // the rest of the reply is not wanted either
@@ -139,4 +144,29 @@ func (cl *call) isPrompt(text string) bool {
 		return true
 	}
 	return false
+}
+
+// replyFrom starts timing the reply to an utterance that ended at t (zero:
+// no reply is coming).
+func (cl *call) replyFrom(t time.Time) {
+	cl.replyMu.Lock()
+	cl.replyEnd = t
+	cl.replyMu.Unlock()
+}
+
+// replyStarts: the first audio of the reply goes to playout now (its first
+// packet leaves at the next 20 ms tick). Observed once per utterance.
+func (cl *call) replyStarts() {
+	cl.replyMu.Lock()
+	t := cl.replyEnd
+	cl.replyEnd = time.Time{}
+	cl.replyMu.Unlock()
+	if t.IsZero() {
+		return
+	}
+	d := time.Since(t)
+	cl.ch.opts.Metrics.reply.Observe(d.Seconds())
+	if f := cl.ch.opts.ObserveReply; f != nil {
+		f(d)
+	}
 }

@@ -39,6 +39,10 @@ type Options struct {
 	Metrics *Metrics
 	Log     *slog.Logger
 	Now     func() time.Time
+	// ObserveReply, when set, gets each reply's latency as it is measured
+	// (the end of the caller's speech to the reply's first audio): for
+	// benchmarks that want every sample, not histogram buckets.
+	ObserveReply func(time.Duration)
 }
 
 // Channel handles every call; it implements sip.Handler.

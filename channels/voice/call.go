@@ -142,6 +142,8 @@ func (cl *call) loop(ctx context.Context) error {
 	var (
 		stream dialog.STTStream
 		recent [][]int16 // pre-roll
+		audio  = cl.sess.Audio()
+		dtmf   = cl.sess.DTMF()
 	)
 	for {
 		select {
@@ -155,11 +157,19 @@ func (cl *call) loop(ctx context.Context) error {
 			return cl.hangup(ctx)
 		case a := <-cl.sip.Updates():
 			cl.update(a)
-		case d := <-cl.sess.DTMF():
+		case d, ok := <-dtmf:
+			if !ok {
+				dtmf = nil // the session ended; its Done says so
+				continue
+			}
 			cl.digit(d)
 		case b := <-cl.bridges:
 			return cl.bridge(ctx, b)
-		case frame := <-cl.sess.Audio():
+		case frame, ok := <-audio:
+			if !ok {
+				audio = nil
+				continue
+			}
 			switch vad.Process(frame) {
 			case media.VADSpeechStart:
 				cl.bargeIn() // the caller talks over the AI

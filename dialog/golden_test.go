@@ -35,20 +35,26 @@ func TestEmbeddedGolden(t *testing.T) {
 			}
 			got := fmt.Sprintf("customer: %s\nsource: %q\nscore: %.3f\nunresolved: %v\ngap: %q\nreply: %s\n",
 				text, r.Source, r.Score, r.Unresolved, r.Gap, r.Text)
-			path := filepath.Join("testdata", "golden", name+".txt")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestEmbeddedGolden -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("reply changed (run with -update if intended)\n--- got\n%s--- want\n%s", got, want)
-			}
+			checkGolden(t, filepath.Join("testdata", "golden", name+".txt"), got)
 		})
+	}
+}
+
+// checkGolden compares got with the golden file at path, or rewrites the
+// file under -update.
+func checkGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run the test with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s changed (run with -update if intended)\n--- got\n%s--- want\n%s", path, got, want)
 	}
 }

@@ -80,17 +80,12 @@ func NewOpenAI(cfg config.OpenAIResponder, in OpenAIInputs) (*OpenAI, error) {
 	case cfg.MaxRetries < 0 || cfg.HistoryTokens <= 0:
 		return nil, errors.New("openai responder: max_retries must not be negative and history_tokens must be positive")
 	}
-	var key string
-	if cfg.APIKeyEnv != "" {
-		if key = os.Getenv(cfg.APIKeyEnv); key == "" {
-			return nil, fmt.Errorf("openai responder: environment variable %s (api_key_env) is not set", cfg.APIKeyEnv)
-		}
+	client, err := newOpenAIClient("openai responder", cfg.BaseURL, cfg.APIKeyEnv, httpClientFor(in.HTTPClient, cfg.ConnectTimeout))
+	if err != nil {
+		return nil, err
 	}
-	clientCfg := openai.DefaultConfig(key)
-	clientCfg.BaseURL = cfg.BaseURL
-	clientCfg.HTTPClient = httpClientFor(in.HTTPClient, cfg.ConnectTimeout)
 	o := &OpenAI{
-		cfg: cfg, client: openai.NewClientWithConfig(clientCfg), fallback: in.Fallback,
+		cfg: cfg, client: client, fallback: in.Fallback,
 		log: in.Log, clock: in.Clock, tools: []openai.Tool{transferToolDef()}, handoff: in.Handoff,
 		prompt: promptInput{
 			Company: in.Knowledge.Company, Instructions: cfg.Instructions, Topics: in.Handoff.RestrictedTopics,
@@ -410,4 +405,21 @@ func abbreviation(text string) bool {
 		return true
 	}
 	return false
+}
+
+// newOpenAIClient builds a go-openai client for baseURL. The API key is
+// read now from the environment variable keyEnv names ("" sends none); a
+// named but empty variable is an error, so a forgotten secret shows at
+// start, not on the first call.
+func newOpenAIClient(who, baseURL, keyEnv string, hc *http.Client) (*openai.Client, error) {
+	var key string
+	if keyEnv != "" {
+		if key = os.Getenv(keyEnv); key == "" {
+			return nil, fmt.Errorf("%s: environment variable %s (api_key_env) is not set", who, keyEnv)
+		}
+	}
+	cfg := openai.DefaultConfig(key)
+	cfg.BaseURL = baseURL
+	cfg.HTTPClient = hc
+	return openai.NewClientWithConfig(cfg), nil
 }

@@ -2,7 +2,6 @@ package dialog
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,20 +44,7 @@ func TestOpenAIPromptGolden(t *testing.T) {
 	voice, _, _ = strings.Cut(voice, "\n# Knowledge\n")
 	got := fmt.Sprintf("=== channel web (level %s) ===\n%s\n=== channel voice (level %s), up to the knowledge ===\n%s\n",
 		h.Level, web, h.Channels["voice"], voice)
-	path := filepath.Join("testdata", "openai_prompt.golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run TestOpenAIPromptGolden -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("prompt changed (run with -update if intended)\n--- got\n%s--- want\n%s", got, want)
-	}
+	checkGolden(t, filepath.Join("testdata", "openai_prompt.golden"), got)
 }
 
 // TestOpenAIPromptRulesFollowLevel checks that each level's prompt tells the

@@ -9,7 +9,6 @@ import (
 	"iter"
 	"log/slog"
 	"net/http"
-	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -54,9 +53,7 @@ type speechAPI struct {
 	sem     *semaphore.Weighted
 }
 
-// newSpeechAPI builds the client. The API key is read now from the
-// environment variable cfg.APIKeyEnv names; a named but empty variable is
-// an error, so a forgotten secret shows at start, not on the first call.
+// newSpeechAPI builds the client (see newOpenAIClient for the key).
 func newSpeechAPI(who string, cfg config.Speech, opts []OpenAISpeechOption) (speechAPI, error) {
 	switch {
 	case cfg.BaseURL == "" || cfg.Model == "":
@@ -68,20 +65,16 @@ func newSpeechAPI(who string, cfg config.Speech, opts []OpenAISpeechOption) (spe
 	for _, opt := range opts {
 		opt(&o)
 	}
-	var key string
-	if cfg.APIKeyEnv != "" {
-		if key = os.Getenv(cfg.APIKeyEnv); key == "" {
-			return speechAPI{}, fmt.Errorf("%s: environment variable %s (api_key_env) is not set", who, cfg.APIKeyEnv)
-		}
+	// The request's timeout bounds dialling too: no connect timeout.
+	client, err := newOpenAIClient(who, cfg.BaseURL, cfg.APIKeyEnv, httpClientFor(o.httpClient, 0))
+	if err != nil {
+		return speechAPI{}, err
 	}
-	clientCfg := openai.DefaultConfig(key)
-	clientCfg.BaseURL = cfg.BaseURL
-	clientCfg.HTTPClient = httpClientFor(o.httpClient, 0) // the request's timeout bounds dialling too
 	parallel := cfg.MaxParallel
 	if parallel <= 0 {
 		parallel = runtime.NumCPU()
 	}
-	return speechAPI{who: who, client: openai.NewClientWithConfig(clientCfg), model: cfg.Model,
+	return speechAPI{who: who, client: client, model: cfg.Model,
 		timeout: cfg.Timeout, sem: semaphore.NewWeighted(int64(parallel))}, nil
 }
 
@@ -178,47 +171,6 @@ func (p *OpenAISTT) recognize(ctx context.Context, a Audio) (Transcript, error) 
 	p.log.Debug("stt utterance", "stt", p.Name(), "model", p.api.model, "rate", a.Rate,
 		"speech_ms", t.Speech.Milliseconds(), "wait_ms", t.Wait.Milliseconds(), "process_ms", t.Process.Milliseconds())
 	return t, nil
-}
-
-// bufferedStream is an STTStream for recognisers that take a whole
-// utterance: it keeps up to max samples and recognises them at Close.
-type bufferedStream struct {
-	who       string
-	ctx       context.Context
-	rate      int
-	pcm       []int16
-	max       int // samples
-	keep      time.Duration
-	closed    bool
-	recognize func(context.Context, Audio) (Transcript, error)
-}
-
-// Write buffers pcm. Past the bound it keeps the start and returns an
-// error wrapping ErrUtteranceTooLong; Close still recognises what was kept.
-func (s *bufferedStream) Write(pcm []int16) error {
-	if s.closed {
-		return errStreamClosed
-	}
-	if err := s.ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", s.who, context.Cause(s.ctx))
-	}
-	if room := s.max - len(s.pcm); len(pcm) > room {
-		s.pcm = append(s.pcm, pcm[:room]...)
-		return fmt.Errorf("%s: %w (kept %v)", s.who, ErrUtteranceTooLong, s.keep)
-	}
-	s.pcm = append(s.pcm, pcm...)
-	return nil
-}
-
-// Close recognises the buffered utterance.
-func (s *bufferedStream) Close() (Transcript, error) {
-	if s.closed {
-		return Transcript{}, errStreamClosed
-	}
-	s.closed = true
-	pcm := s.pcm
-	s.pcm = nil
-	return s.recognize(s.ctx, Audio{PCM: pcm, Rate: s.rate})
 }
 
 // OpenAITTS speaks with an OpenAI-compatible speech API (/v1/audio/speech),

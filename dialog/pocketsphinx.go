@@ -2,7 +2,6 @@ package dialog
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -115,46 +114,8 @@ func (p *Pocketsphinx) Start(ctx context.Context, rate int) (STTStream, error) {
 	if rate != 8000 && rate != 16000 {
 		return nil, fmt.Errorf("pocketsphinx: %d Hz: %w (8000 or 16000)", rate, ErrUnsupportedRate)
 	}
-	return &sphinxStream{p: p, ctx: ctx, rate: rate, max: int(p.maxUtterance.Seconds() * float64(rate))}, nil
-}
-
-var errStreamClosed = errors.New("stt stream already closed")
-
-type sphinxStream struct {
-	p      *Pocketsphinx
-	ctx    context.Context
-	rate   int
-	pcm    []int16
-	max    int // samples
-	closed bool
-}
-
-// Write buffers pcm. Past MaxUtterance it keeps the start and returns an
-// error wrapping ErrUtteranceTooLong; Close still recognises what was kept.
-func (s *sphinxStream) Write(pcm []int16) error {
-	if s.closed {
-		return errStreamClosed
-	}
-	if err := s.ctx.Err(); err != nil {
-		return fmt.Errorf("pocketsphinx: %w", context.Cause(s.ctx))
-	}
-	if room := s.max - len(s.pcm); len(pcm) > room {
-		s.pcm = append(s.pcm, pcm[:room]...)
-		return fmt.Errorf("pocketsphinx: %w (kept %v)", ErrUtteranceTooLong, s.p.maxUtterance)
-	}
-	s.pcm = append(s.pcm, pcm...)
-	return nil
-}
-
-// Close recognises the buffered utterance.
-func (s *sphinxStream) Close() (Transcript, error) {
-	if s.closed {
-		return Transcript{}, errStreamClosed
-	}
-	s.closed = true
-	pcm := s.pcm
-	s.pcm = nil
-	return s.p.recognize(s.ctx, Audio{PCM: pcm, Rate: s.rate})
+	return &bufferedStream{who: "pocketsphinx", ctx: ctx, rate: rate, max: int(p.maxUtterance.Seconds() * float64(rate)),
+		keep: p.maxUtterance, recognize: p.recognize}, nil
 }
 
 func (p *Pocketsphinx) recognize(ctx context.Context, a Audio) (Transcript, error) {

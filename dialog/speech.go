@@ -174,3 +174,46 @@ func runTool(ctx context.Context, cmd *exec.Cmd, stdin []byte, started func(pid 
 	}
 	return out.buf.Bytes(), nil
 }
+
+var errStreamClosed = errors.New("stt stream already closed")
+
+// bufferedStream is an STTStream for recognisers that take a whole
+// utterance: it keeps up to max samples and recognises them at Close.
+type bufferedStream struct {
+	who       string
+	ctx       context.Context
+	rate      int
+	pcm       []int16
+	max       int // samples
+	keep      time.Duration
+	closed    bool
+	recognize func(context.Context, Audio) (Transcript, error)
+}
+
+// Write buffers pcm. Past the bound it keeps the start and returns an
+// error wrapping ErrUtteranceTooLong; Close still recognises what was kept.
+func (s *bufferedStream) Write(pcm []int16) error {
+	if s.closed {
+		return errStreamClosed
+	}
+	if err := s.ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", s.who, context.Cause(s.ctx))
+	}
+	if room := s.max - len(s.pcm); len(pcm) > room {
+		s.pcm = append(s.pcm, pcm[:room]...)
+		return fmt.Errorf("%s: %w (kept %v)", s.who, ErrUtteranceTooLong, s.keep)
+	}
+	s.pcm = append(s.pcm, pcm...)
+	return nil
+}
+
+// Close recognises the buffered utterance.
+func (s *bufferedStream) Close() (Transcript, error) {
+	if s.closed {
+		return Transcript{}, errStreamClosed
+	}
+	s.closed = true
+	pcm := s.pcm
+	s.pcm = nil
+	return s.recognize(s.ctx, Audio{PCM: pcm, Rate: s.rate})
+}

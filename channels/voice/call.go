@@ -141,7 +141,7 @@ func (cl *call) loop(ctx context.Context) error {
 	vad := media.NewVAD(rate, media.VADConfig{EndSilence: cl.live.Voice.EndOfSpeech})
 	var (
 		stream dialog.STTStream
-		recent [][]int16 // pre-roll
+		recent preRollRing
 		audio  = cl.sess.Audio()
 		dtmf   = cl.sess.DTMF()
 	)
@@ -173,7 +173,7 @@ func (cl *call) loop(ctx context.Context) error {
 			switch vad.Process(frame) {
 			case media.VADSpeechStart:
 				cl.bargeIn() // the caller talks over the AI
-				stream = cl.startListening(ctx, rate, recent)
+				stream = cl.startListening(ctx, rate, &recent)
 			case media.VADSpeechEnd:
 				if stream != nil {
 					_ = stream.Write(frame)
@@ -187,30 +187,41 @@ func (cl *call) loop(ctx context.Context) error {
 					cl.log.Warn("recogniser", "error", err)
 				}
 			}
-			recent = keepLast(recent, frame, preRoll)
+			recent.push(frame)
 		}
 	}
 }
 
-func (cl *call) startListening(ctx context.Context, rate int, recent [][]int16) dialog.STTStream {
+func (cl *call) startListening(ctx context.Context, rate int, recent *preRollRing) dialog.STTStream {
 	s, err := cl.ch.opts.STT.Start(ctx, rate)
 	if err != nil {
 		cl.log.Warn("recogniser unavailable", "error", err)
 		return nil
 	}
-	for _, f := range recent {
-		_ = s.Write(f)
-	}
+	recent.each(func(f []int16) { _ = s.Write(f) })
 	return s
 }
 
-func keepLast(frames [][]int16, f []int16, n int) [][]int16 {
-	c := make([]int16, len(f))
-	copy(c, f)
-	if len(frames) >= n {
-		frames = append(frames[:0], frames[1:]...)
+// preRollRing keeps the last preRoll frames. Frames from the session are
+// reused by it, so they are copied, into buffers the ring reuses in turn:
+// nothing is allocated per frame once it is full.
+type preRollRing struct {
+	frames [preRoll][]int16
+	next   int // slot the next frame goes to
+	n      int // frames held
+}
+
+func (r *preRollRing) push(f []int16) {
+	r.frames[r.next] = append(r.frames[r.next][:0], f...)
+	r.next = (r.next + 1) % preRoll
+	r.n = min(r.n+1, preRoll)
+}
+
+// each calls f with the frames held, oldest first.
+func (r *preRollRing) each(f func([]int16)) {
+	for i := range r.n {
+		f(r.frames[(r.next-r.n+i+preRoll)%preRoll])
 	}
-	return append(frames, c)
 }
 
 func (cl *call) update(a sip.Answer) {

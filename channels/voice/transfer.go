@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 
@@ -187,12 +188,7 @@ func (cl *call) contextHeaders(h store.Handoff, t config.Target) ([]sip.Header, 
 		Summary: h.Summary, CallerNumber: cl.sip.From(), CalledNumber: cl.sip.To(), ConsoleURL: cl.live.ConsoleURL}
 	hs := sip.ContextHeaders(sc)
 	var errs []error
-	names := make([]string, 0, len(t.Headers))
-	for n := range t.Headers {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(t.Headers)) {
 		v, err := sip.ExpandTemplate(t.Headers[n], sc)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("header %s: %w", n, err))

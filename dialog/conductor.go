@@ -150,7 +150,7 @@ func (t *turn) run(ctx context.Context) error {
 	// allowed at this level, not the model.
 	if d = t.decide(); d.Trigger != handoff.TriggerNone {
 		t.out.Decision = d
-		if d.Handoff || d.AskForProblemStatement {
+		if d.Handoff || d.FollowUp || d.AskForProblemStatement {
 			return t.afterAITurn(ctx, d)
 		}
 	}
@@ -163,7 +163,7 @@ func (t *turn) run(ctx context.Context) error {
 }
 
 func (t *turn) afterAITurn(ctx context.Context, d handoff.Decision) error {
-	if d.Handoff {
+	if d.Handoff || d.FollowUp {
 		return t.handOff(ctx, d)
 	}
 	return t.say(ctx, store.Message{Text: t.live.Handoff.Messages.AskProblemStatement})
@@ -280,7 +280,7 @@ func (t *turn) notice(d handoff.Decision) string {
 		return m.AfterHours
 	case d.Handoff:
 		return m.Handoff
-	case d.Trigger == handoff.TriggerRestricted:
+	case d.Trigger == handoff.TriggerRestricted, d.Reason == handoff.ReasonRestrictedTopic:
 		return m.TopicDeclined
 	default:
 		return m.NoTransfer

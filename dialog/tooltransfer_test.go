@@ -109,3 +109,44 @@ func TestModelTransferFollowsTheLevel(t *testing.T) {
 		})
 	}
 }
+
+// A restricted topic that only the model recognised is still a restricted
+// topic: humans get it at once at any level that hands off, and under
+// ai_only the AI declines it and the conversation is flagged for a person
+// to follow up, with the model's summary.
+func TestModelRecognisedRestrictedTopic(t *testing.T) {
+	restricted := dialog.Reply{Text: "I'm not able to discuss that here.", Transfer: true,
+		TransferReason: "restricted_topic", Summary: "Asks about a pending legal claim."}
+	for _, tc := range []struct {
+		level  string
+		status string
+	}{
+		{"ai_only", store.HandoffFollowUp},
+		{"balanced", store.HandoffPending}, // first turn: no attempt needed
+		{"ai_first", store.HandoffPending}, // no problem statement needed
+	} {
+		t.Run(tc.level, func(t *testing.T) {
+			ctx := context.Background()
+			turns, st, core := toolConductor(t, tc.level, restricted)
+			conv, err := st.CreateConversation(ctx, store.Conversation{Channel: "web", Customer: "v1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := turns.CustomerMessage(ctx, dialog.Inbound{ConversationID: conv.ID, Text: "what about the thing with my lawyer"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Handoff == nil || out.Handoff.Status != tc.status || out.Handoff.Reason != "restricted_topic" ||
+				out.Handoff.Summary != restricted.Summary {
+				t.Fatalf("handoff = %+v, want %s for restricted_topic (decision %+v)", out.Handoff, tc.status, out.Decision)
+			}
+			want := core.Config.Handoff.Messages.Handoff
+			if tc.status == store.HandoffFollowUp {
+				want = core.Config.Handoff.Messages.TopicDeclined
+			}
+			if last := out.Replies[len(out.Replies)-1]; last.Text != want {
+				t.Fatalf("customer told %q, want %q", last.Text, want)
+			}
+		})
+	}
+}

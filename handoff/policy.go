@@ -120,6 +120,19 @@ func (p *Policy) decideAITurn(c *analysis, rules Rules, d Decision) Decision {
 	if !last.Unresolved && !last.Transfer {
 		return d
 	}
+	if last.Transfer && Reason(last.TransferReason) == ReasonRestrictedTopic {
+		// The model recognised a restricted topic the detector missed. It
+		// is treated as one: to humans at once, or, at a level without
+		// handoff, declined and flagged for a person to follow up. The
+		// model cannot keep a restricted topic from the humans.
+		d.Trigger, d.Reason = TriggerAIDecision, ReasonRestrictedTopic
+		d.Handoff, d.FollowUp = rules.Enabled, !rules.Enabled
+		d.Detail = "the AI recognised a restricted topic"
+		if !rules.Enabled {
+			d.Detail += "; the AI declines it and flags the conversation for follow-up"
+		}
+		return d
+	}
 	fires := rules.Unproductive == ModeAtOnce || (rules.Unproductive == ModeAfterAttempt && c.aiAttempts >= 2)
 	detail := "the AI could not help"
 	if last.Transfer {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"switchboard/config"
@@ -35,6 +36,13 @@ type Inbound struct {
 	// reply sentence by sentence while it is written (voice speaks them at
 	// once). Outcome.Streamed then names the reply it delivered.
 	OnSentence func(string)
+	// Interrupt, when set, is closed when the customer talks over the
+	// reply (barge-in on a call). The responder's stream is cancelled; the
+	// sentences already handed to OnSentence are stored as the AI's reply,
+	// cut short, and the turn ends there. Only the reply is cancelled:
+	// what the turn stores or hands off is not, so a conversation is never
+	// left waiting for humans with no transfer under way.
+	Interrupt <-chan struct{}
 }
 
 // Outcome is what one customer turn led to.
@@ -91,7 +99,7 @@ func (c *Conductor) CustomerMessage(ctx context.Context, in Inbound) (Outcome, e
 		// the conversation the AI says nothing more in it.
 		return out, nil
 	}
-	t := &turn{c: c, live: c.live(), conv: conv, out: &out, explicit: in.Explicit, onSentence: in.OnSentence}
+	t := &turn{c: c, live: c.live(), conv: conv, out: &out, explicit: in.Explicit, onSentence: in.OnSentence, interrupt: in.Interrupt}
 	if err := t.run(ctx); err != nil {
 		return out, fmt.Errorf("conversation %s: %w", conv.ID, err)
 	}
@@ -118,6 +126,9 @@ type turn struct {
 	// responder used it.
 	onSentence func(string)
 	streamed   bool
+	// interrupt is Inbound.Interrupt; interrupted says it cut the reply.
+	interrupt   <-chan struct{}
+	interrupted bool
 }
 
 func (t *turn) run(ctx context.Context) error {
@@ -135,6 +146,18 @@ func (t *turn) run(ctx context.Context) error {
 	reply, err := t.respond(ctx)
 	if err != nil {
 		return err
+	}
+	if t.interrupted {
+		// The customer talked over the reply: what they may have heard
+		// of it is kept, and their next words start the next turn.
+		if reply.Text == "" {
+			return nil
+		}
+		if err := t.say(ctx, reply); err != nil {
+			return err
+		}
+		t.out.Streamed = t.history[len(t.history)-1].ID
+		return nil
 	}
 	if err := t.say(ctx, reply); err != nil {
 		return err
@@ -198,17 +221,31 @@ func (t *turn) respond(ctx context.Context) (store.Message, error) {
 	for _, m := range t.history[:len(t.history)-1] {
 		req.History = append(req.History, Turn{Role: string(m.Role), Text: m.Text})
 	}
-	var reply Reply
-	var err error
+	rctx, stop := t.replyContext(ctx)
+	defer stop()
+	var (
+		reply Reply
+		err   error
+		said  []string // sentences handed to the channel so far
+	)
 	if sr, ok := t.live.Responder.(StreamResponder); ok && t.onSentence != nil {
-		reply, err = sr.RespondStream(ctx, req, t.onSentence)
+		reply, err = sr.RespondStream(rctx, req, func(s string) {
+			said = append(said, s)
+			t.onSentence(s)
+		})
 		t.streamed = err == nil
 	} else {
-		reply, err = t.live.Responder.Respond(ctx, req)
+		reply, err = t.live.Responder.Respond(rctx, req)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return store.Message{}, fmt.Errorf("respond: %w", err)
+		}
+		if rctx.Err() != nil { // only the interrupt ends rctx and not ctx
+			t.interrupted = true
+			t.c.metrics.interrupted.WithLabelValues(t.conv.Channel).Inc()
+			t.c.log.Info("reply interrupted", "conversation_id", t.conv.ID, "sentences_said", len(said))
+			return store.Message{Text: strings.Join(said, " ")}, nil
 		}
 		t.c.log.Error("responder failed", "conversation_id", t.conv.ID, "error", err)
 		t.c.metrics.responderErrors.Inc()
@@ -227,6 +264,23 @@ func (t *turn) respond(ctx context.Context) (store.Message, error) {
 		}
 	}
 	return msg, nil
+}
+
+// replyContext is ctx, also cancelled when the customer interrupts the
+// reply; stop releases it.
+func (t *turn) replyContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	rctx, cancel := context.WithCancel(ctx)
+	if t.interrupt == nil {
+		return rctx, cancel
+	}
+	go func() {
+		select {
+		case <-t.interrupt:
+			cancel()
+		case <-rctx.Done():
+		}
+	}()
+	return rctx, cancel
 }
 
 // say stores an AI message; it is in the conversation before any channel

@@ -15,6 +15,7 @@ type Metrics struct {
 	sentiment       *prometheus.HistogramVec
 	responderErrors prometheus.Counter
 	fallbacks       prometheus.Counter
+	interrupted     *prometheus.CounterVec
 }
 
 // NewMetrics registers the dialog's series on reg.
@@ -43,7 +44,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "switchboard_responder_fallbacks_total",
 		Help: "AI turns the fallback (embedded) responder answered because the model provider failed or was too slow.",
 	})
-	reg.MustRegister(m.messages, m.aiTurns, m.handoffs, m.sentiment, m.responderErrors, m.fallbacks)
+	m.interrupted = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_ai_replies_interrupted_total",
+		Help: "AI replies cut short because the customer talked over them (barge-in), by channel; the model's stream was cancelled.",
+	}, []string{"channel"})
+	reg.MustRegister(m.messages, m.aiTurns, m.handoffs, m.sentiment, m.responderErrors, m.fallbacks, m.interrupted)
 	return m
 }
 
@@ -60,4 +65,9 @@ func (m *Metrics) observeHandoff(channel string, d handoff.Decision) {
 // dashboards that check a count.
 func HandoffCounter(m *Metrics, channel, trigger, reason, topic, sentiment, outcome string) prometheus.Counter {
 	return m.handoffs.WithLabelValues(channel, trigger, reason, topic, sentiment, outcome)
+}
+
+// InterruptedCounter is one series of switchboard_ai_replies_interrupted_total.
+func InterruptedCounter(m *Metrics, channel string) prometheus.Counter {
+	return m.interrupted.WithLabelValues(channel)
 }

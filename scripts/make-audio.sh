@@ -61,6 +61,24 @@ for p in "${phrases[@]}"; do
 	sox -D "$tmp/rms8pad.wav" -e a-law -t raw "$out/$name.pcma"
 done
 
+# One sentence said in two pieces with a pause in the middle, longer than
+# the VAD's end of speech, as callers do ("I want to close ... my account."):
+# flite ends and starts each piece with silence, so the gap is about 0.6 s.
+#   NAME.wav / NAME.g722  slt, 16 kHz, made like the phrases above.
+paused=(
+	"close_account_paused|0.2|I want to close|my account."
+)
+for p in "${paused[@]}"; do
+	IFS='|' read -r name pause first second <<<"$p"
+	flite -voice slt -t "$first" -o "$tmp/first.wav"
+	flite -voice slt -t "$second" -o "$tmp/second.wav"
+	sox -D "$tmp/first.wav" "$tmp/first_pause.wav" pad 0 "$pause"
+	sox -D "$tmp/first_pause.wav" "$tmp/second.wav" "$tmp/joined.wav"
+	pad_to "$tmp/joined.wav" 320 "$out/$name.wav"
+	ffmpeg -hide_banner -loglevel error -y -bitexact -i "$out/$name.wav" \
+		-ar 16000 -ac 1 -c:a g722 -f g722 "$out/$name.g722"
+done
+
 # Quiet line noise (-60 dBFS, below the VAD's speech threshold) for the
 # load tests' callers: RTP flows both ways without waking the recogniser.
 # -R makes sox's noise repeatable.

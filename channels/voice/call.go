@@ -44,6 +44,12 @@ type call struct {
 
 	replyMu  sync.Mutex
 	replyEnd time.Time // end of the utterance being answered, until its reply starts
+
+	// heard counts utterances the caller started (the run loop adds);
+	// resumed wakes a worker waiting to see whether the caller goes on.
+	heard   atomic.Int64
+	resumed chan struct{}
+	held    string // the worker's: words waiting for the rest of the sentence
 }
 
 func (cl *call) run(ctx context.Context) error {
@@ -82,7 +88,7 @@ func (cl *call) run(ctx context.Context) error {
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	cl.stopWorker = stop
-	cl.jobs, cl.bridges = make(chan job, 8), make(chan bridged, 1)
+	cl.jobs, cl.bridges, cl.resumed = make(chan job, 8), make(chan bridged, 1), make(chan struct{}, 1)
 	done := make(chan struct{})
 	go func() { defer close(done); cl.work(wctx) }()
 	defer func() { stop(); <-done }()
@@ -172,12 +178,13 @@ func (cl *call) loop(ctx context.Context) error {
 			}
 			switch vad.Process(frame) {
 			case media.VADSpeechStart:
+				cl.speechStarts()
 				cl.bargeIn() // the caller talks over the AI
 				stream = cl.startListening(ctx, rate, &recent)
 			case media.VADSpeechEnd:
 				if stream != nil {
 					_ = stream.Write(frame)
-					cl.enqueue(job{utterance: stream, ended: time.Now()})
+					cl.enqueue(job{utterance: stream, ended: time.Now(), seq: cl.heard.Load()})
 					stream = nil
 				}
 				continue

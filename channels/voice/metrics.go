@@ -11,6 +11,7 @@ type Metrics struct {
 	calls         prometheus.Counter
 	mediaTimeouts prometheus.Counter
 	utterances    prometheus.Counter
+	joined        prometheus.Counter
 	sttSeconds    prometheus.Histogram
 	transfers     *prometheus.CounterVec
 	transferStart *prometheus.HistogramVec
@@ -37,11 +38,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.rtp = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_voice_rtp_packets_total",
 		Help: "RTP packets of ended call legs: sent, received, and lost (sequence gaps never filled)."}, []string{"kind"})
+	m.joined = prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_voice_utterances_joined_total",
+		Help: "Utterances held back and joined to the caller's next one because the caller went on talking (a pause mid-sentence)."})
 	m.reply = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "switchboard_voice_reply_seconds",
 		Help: "From the end of the caller's speech (as the VAD heard it) to the first audio of the reply going to " +
 			"playout (its first packet leaves at the next 20 ms tick): recognition, the responder and synthesis included.",
 		Buckets: prometheus.ExponentialBuckets(0.025, 1.5, 14)})
-	reg.MustRegister(m.calls, m.mediaTimeouts, m.utterances, m.sttSeconds, m.transfers, m.transferStart, m.rtp, m.reply)
+	reg.MustRegister(m.calls, m.mediaTimeouts, m.utterances, m.sttSeconds, m.transfers, m.transferStart, m.rtp, m.reply, m.joined)
 	return m
 }
 

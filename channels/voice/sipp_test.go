@@ -25,6 +25,8 @@ type caller struct {
 	Stream         bool   // audio sent with rtp_stream (else a pcap)
 	PauseMs        int    // after the answer, before Play
 	Play           string // sipp action XML
+	PauseThenMs    int    // after Play starts, before PlayThen
+	PlayThen       string // sipp action XML, optional
 	Refer          string // accept | reject
 	PlayAfterRefer string // sipp action XML, after a rejected REFER
 	After          string // recv_bye | send_bye

@@ -18,6 +18,7 @@ type job struct {
 	say       string           // speak this (already stored)
 	utterance dialog.STTStream // the caller finished saying something
 	ended     time.Time        // when the VAD heard the utterance end
+	seq       int64            // utterances the caller had started by then
 	explicit  bool             // the caller pressed the handoff digit
 	digit     rune
 }
@@ -47,33 +48,56 @@ func (cl *call) do(ctx context.Context, j job) error {
 	case j.say != "":
 		return cl.speak(ctx, j.say)
 	case j.explicit:
-		return cl.turn(ctx, dialog.Inbound{ConversationID: cl.conv.ID,
-			Text: fmt.Sprintf("(pressed %c to speak to a person)", j.digit), Explicit: true})
+		text := joinWords(cl.held, fmt.Sprintf("(pressed %c to speak to a person)", j.digit))
+		cl.held = ""
+		return cl.turn(ctx, dialog.Inbound{ConversationID: cl.conv.ID, Text: text, Explicit: true})
 	case j.utterance != nil:
-		cl.replyFrom(j.ended)
-		start := time.Now()
-		tr, err := j.utterance.Close()
-		cl.ch.opts.Metrics.sttSeconds.Observe(time.Since(start).Seconds())
-		if err != nil {
-			return fmt.Errorf("recognise: %w", err)
-		}
-		text := strings.TrimSpace(tr.Text)
-		cl.log.Info("caller said", "text", text)
-		if text == "" {
-			cl.replyFrom(time.Time{})
-			return nil // a cough, a door: nothing to answer
-		}
-		cl.ch.opts.Metrics.utterances.Inc()
-		return cl.turn(ctx, dialog.Inbound{ConversationID: cl.conv.ID, Text: text})
+		return cl.utterance(ctx, j)
 	}
 	return nil
+}
+
+// utterance recognises what the caller said and answers it, unless the
+// caller is not done yet (goesOn): then the words wait for the rest.
+func (cl *call) utterance(ctx context.Context, j job) error {
+	cl.replyFrom(j.ended)
+	start := time.Now()
+	tr, err := j.utterance.Close()
+	cl.ch.opts.Metrics.sttSeconds.Observe(time.Since(start).Seconds())
+	if err != nil {
+		if cl.held == "" {
+			cl.replyFrom(time.Time{})
+			return fmt.Errorf("recognise: %w", err)
+		}
+		cl.log.Warn("recognise; answering the words held back", "error", err)
+	}
+	said := strings.TrimSpace(tr.Text)
+	cl.log.Info("caller said", "text", said)
+	text := joinWords(cl.held, said)
+	if text == "" {
+		cl.replyFrom(time.Time{})
+		return nil // a cough, a door: nothing to answer
+	}
+	if said != "" {
+		cl.ch.opts.Metrics.utterances.Inc()
+	}
+	if cl.goesOn(ctx, j, text) {
+		cl.held = text
+		cl.replyFrom(time.Time{})
+		cl.ch.opts.Metrics.joined.Inc()
+		cl.log.Info("caller goes on; holding the words for the rest", "text", text)
+		return nil
+	}
+	cl.held = ""
+	return cl.turn(ctx, dialog.Inbound{ConversationID: cl.conv.ID, Text: text})
 }
 
 // turn hands the caller's words to the conductor, starts any transfer at
 // once (the notice plays while the fallback rings), and speaks the replies.
 func (cl *call) turn(ctx context.Context, in dialog.Inbound) error {
 	sp := cl.newSpeaker(ctx)
-	in.OnSentence = sp.say
+	// Barge-in silences the speaker and so also cancels the model's stream.
+	in.OnSentence, in.Interrupt = sp.say, sp.ctx.Done()
 	out, err := cl.ch.opts.Turns.CustomerMessage(ctx, in)
 	if err != nil {
 		_ = sp.finish()

@@ -97,6 +97,13 @@ run() { # run CMD... : echo it into the report, then its output in a code block
 	run go test -run '^$' -bench '^(BenchmarkVAD|BenchmarkResampl.*|BenchmarkSessionRoundTrip)$' -benchmem ./media
 	run go test -run '^$' -bench '^BenchmarkIdleSessionMemory$' -benchtime 1x ./media
 	echo
+	echo "BenchmarkVADEndOfSpeech: the VAD over media/testdata/vad/sentences-* (24 flite sentences, four voices,"
+	echo "line noise at -60 and -45 dBFS) at each rate: sentences split at a pause inside them, end-of-speech"
+	echo "detection delay from the last phoneme (audio time), and split-pause-ms, the shortest pause inside a"
+	echo "sentence that splits it when pauses are lengthened one at a time; at the default and at 500/280 ms."
+	echo
+	run go test -run '^$' -bench '^BenchmarkVADEndOfSpeech$' -benchtime 1x ./media
+	echo
 	echo "## Voice turn latency (OpenAI-compatible providers)"
 	echo
 	echo "BenchmarkVoiceTurnLatency: one sipp call asks 12 questions (G.722); recognition, the model and speech go"

@@ -308,6 +308,8 @@ func (t *turn) handOff(ctx context.Context, d handoff.Decision) error {
 	}
 	if t.aiSummary != "" {
 		h.Summary = t.aiSummary // the model's own summary, written for the human
+	} else if s, ok := t.live.Responder.(HandoffSummarizer); ok {
+		h.Summary = t.modelSummary(ctx, s, d, h.Summary)
 	}
 	if !d.Handoff {
 		h.Status = store.HandoffFollowUp
@@ -324,6 +326,48 @@ func (t *turn) handOff(ctx context.Context, d handoff.Decision) error {
 	t.c.log.Info("handoff", "conversation_id", t.conv.ID, "channel", t.conv.Channel, "trigger", d.Trigger,
 		"reason", d.Reason, "topic", d.Topic, "status", stored.Status)
 	return t.say(ctx, store.Message{Text: t.notice(d)})
+}
+
+// modelSummary asks the model for the human's summary; on failure the
+// extractive one stands.
+func (t *turn) modelSummary(ctx context.Context, s HandoffSummarizer, d handoff.Decision, extractive string) string {
+	req := SummaryRequest{ConversationID: string(t.conv.ID), Channel: t.conv.Channel, Why: why(d)}
+	for _, m := range t.history {
+		req.Turns = append(req.Turns, Turn{Role: string(m.Role), Text: m.Text})
+	}
+	text, err := s.HandoffSummary(ctx, req)
+	if err != nil {
+		t.c.log.Warn("model summary failed; the extractive one goes with the handoff", "conversation_id", t.conv.ID, "error", err)
+		t.c.metrics.summaries.WithLabelValues("extractive").Inc()
+		return extractive
+	}
+	t.c.metrics.summaries.WithLabelValues("model").Inc()
+	return text
+}
+
+// why says in words why a conversation is handed over, for the model
+// writing the summary.
+func why(d handoff.Decision) string {
+	switch d.Reason {
+	case handoff.ReasonCustomerRequest:
+		return "the customer asked for a person"
+	case handoff.ReasonRestrictedTopic:
+		if d.Topic != "" {
+			return fmt.Sprintf("its topic (%s) is one only staff handle", d.Topic)
+		}
+		return "its topic is one only staff handle"
+	case handoff.ReasonFrustration:
+		return "the customer is frustrated"
+	case handoff.ReasonUnproductive:
+		return "several turns went by without the assistant helping"
+	case handoff.ReasonMissingKnowledge:
+		return "the assistant lacked the knowledge to answer"
+	case handoff.ReasonMissingTool:
+		return "the assistant cannot do what is needed"
+	case handoff.ReasonUnclearInstructions:
+		return "the assistant's instructions did not cover it"
+	}
+	return "the assistant could not continue"
 }
 
 // notice is what the customer is told about the handoff.

@@ -16,6 +16,7 @@ type Metrics struct {
 	responderErrors prometheus.Counter
 	fallbacks       prometheus.Counter
 	interrupted     *prometheus.CounterVec
+	summaries       *prometheus.CounterVec
 }
 
 // NewMetrics registers the dialog's series on reg.
@@ -48,7 +49,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "switchboard_ai_replies_interrupted_total",
 		Help: "AI replies cut short because the customer talked over them (barge-in), by channel; the model's stream was cancelled.",
 	}, []string{"channel"})
-	reg.MustRegister(m.messages, m.aiTurns, m.handoffs, m.sentiment, m.responderErrors, m.fallbacks, m.interrupted)
+	m.summaries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_handoff_summaries_total",
+		Help: "Handoff summaries asked of the model, by what went with the handoff: the model's (model) or, when the call failed, the extractive one (extractive).",
+	}, []string{"source"})
+	reg.MustRegister(m.messages, m.aiTurns, m.handoffs, m.sentiment, m.responderErrors, m.fallbacks, m.interrupted, m.summaries)
 	return m
 }
 

@@ -33,8 +33,10 @@ func (e VADEvent) String() string {
 // VADConfig tunes end-pointing; zero fields take the defaults.
 type VADConfig struct {
 	// EndSilence is how long the caller must be quiet for an utterance
-	// to end (default 500 ms): shorter cuts people off mid-sentence,
-	// longer makes the agent slow to answer.
+	// to end (default 500 ms): longer makes the agent slow to answer,
+	// shorter ends utterances at the pauses inside sentences, whose pieces
+	// a caller must then join (the voice channel runs it short and joins a
+	// piece to the next when the caller is heard resuming at once).
 	EndSilence time.Duration
 	// MinSpeech is how long sound must last to count as speech (default
 	// 120 ms), so coughs and clicks do not start an utterance.

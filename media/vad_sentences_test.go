@@ -76,17 +76,69 @@ func readSentences(tb testing.TB, name string) []sentence {
 	return out
 }
 
+// The voice channel runs the VAD with a short end silence and joins the
+// pieces of a sentence that the VAD splits at a pause, when the caller is
+// heard resuming before the first piece's words are recognised (see
+// channels/voice/endpoint.go). These are what that needs of the VAD.
+const (
+	// shippedEndOfSpeech is channels.voice.end_of_speech in
+	// configs/switchboard.yaml, the EndSilence that calls run with.
+	shippedEndOfSpeech = 260 * time.Millisecond
+	// maxDetectDelay bounds the time from a sentence's last phoneme to the
+	// VAD's end event, in audio time.
+	maxDetectDelay = 300 * time.Millisecond
+	// resumeWithin bounds the time from a split's end event to the start
+	// event of the rest of the sentence. The worker joins the two when
+	// that start comes before the first piece's words are recognised:
+	// pocketsphinx takes 0.5 s and more, an upload to a transcription
+	// endpoint a round trip plus its work. Should a recogniser ever be
+	// faster, the start still comes before the reply is spoken (the model
+	// and the synthesiser take longer), and barge-in cancels that reply.
+	resumeWithin = 300 * time.Millisecond
+)
+
 // endpointing is what the VAD made of a fixture's sentences.
 type endpointing struct {
-	// delays holds, for each sentence heard as exactly one utterance, the
-	// audio time from the end of its last phoneme to the end event.
-	delays []time.Duration
-	// split counts sentences heard as more than one utterance.
-	split int
+	// sentences counts the sentences judged.
+	sentences int
+	// delays holds, for each sentence heard whole (in one piece or in
+	// pieces), the audio time from the end of its last phoneme to the end
+	// event of its last piece.
+	delays []measure
+	// split counts sentences heard as more than one utterance, and resumes
+	// holds, for each split, the time from its end event to the next start.
+	split   int
+	resumes []measure
 	// ends are the end events' times, in samples at 16 kHz.
 	ends []int
 	// problems says what went wrong with any other sentence, or how.
 	problems []string
+}
+
+// A measure is a time measured at an event of a sentence.
+type measure struct {
+	sentence int // in its fixture, from 1
+	at       int // the event, in samples at 16 kHz
+	d        time.Duration
+}
+
+// durations are the measures' times.
+func durations(ms []measure) []time.Duration {
+	out := make([]time.Duration, len(ms))
+	for i, m := range ms {
+		out[i] = m.d
+	}
+	return out
+}
+
+// add counts o's sentences in with r's.
+func (r *endpointing) add(o endpointing) {
+	r.sentences += o.sentences
+	r.delays = append(r.delays, o.delays...)
+	r.split += o.split
+	r.resumes = append(r.resumes, o.resumes...)
+	r.ends = append(r.ends, o.ends...)
+	r.problems = append(r.problems, o.problems...)
 }
 
 // endpoint runs the VAD at rate over the fixture (resampled from 16 kHz)
@@ -114,25 +166,39 @@ func endpoint(rate int, cfg VADConfig, f sentenceFixture) endpointing {
 				starts = append(starts, at)
 			} else {
 				ends = append(ends, at)
-				r.ends = append(r.ends, at)
 			}
 		}
-		switch {
-		case len(starts) > 1:
-			r.split++
-			r.problems = append(r.problems, fmt.Sprintf("sentence %d split: utterances end at %v (pauses %v, offset %d)",
-				k+1, ends, s.pauses, s.offset))
-		case len(starts) == 0 || len(ends) == 0:
-			r.problems = append(r.problems, fmt.Sprintf("sentence %d not heard on its own: starts %v, ends %v (onset %d, offset %d)",
-				k+1, starts, ends, s.onset, s.offset))
-		case ends[0] <= s.offset:
-			r.problems = append(r.problems, fmt.Sprintf("sentence %d cut off: ended at %d, before its offset %d",
-				k+1, ends[0], s.offset))
-		default:
-			r.delays = append(r.delays, time.Duration(ends[0]-s.offset)*time.Second/16000)
-		}
+		r.ends = append(r.ends, ends...)
+		r.judge(k+1, s, starts, ends)
 	}
 	return r
+}
+
+// judge records how sentence n was heard, given the start and end events
+// between its onset and the next sentence's. Events alternate, so one
+// utterance or more lie wholly inside it if the first is a start and the
+// last an end.
+func (r *endpointing) judge(n int, s sentence, starts, ends []int) {
+	r.sentences++
+	samples := func(d int) time.Duration { return time.Duration(d) * time.Second / 16000 }
+	switch {
+	case len(starts) == 0 || len(starts) != len(ends) || ends[0] < starts[0]:
+		r.problems = append(r.problems, fmt.Sprintf("sentence %d not heard on its own: starts %v, ends %v (onset %d, offset %d)",
+			n, starts, ends, s.onset, s.offset))
+		return
+	case ends[len(ends)-1] <= s.offset:
+		r.problems = append(r.problems, fmt.Sprintf("sentence %d cut off: last utterance ended at %d, before its offset %d (starts %v, ends %v, pauses %v)",
+			n, ends[len(ends)-1], s.offset, starts, ends, s.pauses))
+		return
+	}
+	last := ends[len(ends)-1]
+	r.delays = append(r.delays, measure{n, last, samples(last - s.offset)})
+	if len(starts) > 1 {
+		r.split++
+	}
+	for i, end := range ends[:len(ends)-1] {
+		r.resumes = append(r.resumes, measure{n, end, samples(starts[i+1] - end)})
+	}
 }
 
 // percentile is the nearest-rank p-th percentile (0 < p <= 1) of ds.
@@ -144,32 +210,56 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	return s[max(0, int(math.Ceil(p*float64(len(s))))-1)]
 }
 
-// TestVADEndsEachSentenceOnceAndPromptly runs the detector at its defaults
-// over 24 spoken sentences (four flite voices, line noise at -60 and -45
-// dBFS) at both telephone rates. Each sentence must be heard as exactly one
-// utterance - not split at the 70-230 ms pauses inside it, not merged with
-// the next one 1.5 s later - and its end must be detected under 300 ms
-// after its last phoneme, in audio time.
-func TestVADEndsEachSentenceOnceAndPromptly(t *testing.T) {
-	const maxDelay = 300 * time.Millisecond
+// TestVADEndPointingAtTheShippedEndOfSpeech runs the detector at the
+// shipped end_of_speech over 24 spoken sentences (four flite voices, line
+// noise at -60 and -45 dBFS) at both telephone rates. The end of each
+// sentence must be detected under maxDetectDelay after its last phoneme,
+// in audio time. A sentence may be split at the 70-230 ms pauses inside
+// it, as long as every piece but the last is followed within resumeWithin
+// by the start of the next, so that the voice channel joins them; it must
+// not be merged with the next sentence 1.5 s later, nor lose its end.
+func TestVADEndPointingAtTheShippedEndOfSpeech(t *testing.T) {
 	fixtures := readSentenceFixtures(t)
 	for _, rate := range []int{16000, 8000} {
-		for _, f := range fixtures {
-			t.Run(fmt.Sprint(f.name, "/", rate), func(t *testing.T) {
-				r := endpoint(rate, VADConfig{}, f)
-				for _, p := range r.problems {
-					t.Error(p)
-				}
-				t.Logf("end-of-speech delay over %d sentences: p50 %v, max %v (all: %v)",
-					len(r.delays), percentile(r.delays, 0.5), percentile(r.delays, 1), r.delays)
-				for i, d := range r.delays {
-					if d >= maxDelay {
-						t.Errorf("sentence %d: end detected %v after the last phoneme, want under %v", i+1, d, maxDelay)
-					}
-				}
-			})
+		t.Run(fmt.Sprint(rate), func(t *testing.T) {
+			var all endpointing
+			for _, f := range fixtures {
+				t.Run(f.name, func(t *testing.T) {
+					r := endpoint(rate, VADConfig{EndSilence: shippedEndOfSpeech}, f)
+					all.add(r)
+					checkEndpointing(t, r)
+				})
+			}
+			delays := durations(all.delays)
+			t.Logf("%d sentences: end-of-speech delay p50 %v, max %v; %d split, resumed after at most %v",
+				all.sentences, percentile(delays, 0.5), percentile(delays, 1),
+				all.split, percentile(durations(all.resumes), 1))
+		})
+	}
+}
+
+// checkEndpointing fails t for each sentence heard wrongly, detected late
+// or split beyond joining.
+func checkEndpointing(t *testing.T, r endpointing) {
+	t.Helper()
+	for _, p := range r.problems {
+		t.Error(p)
+	}
+	for _, m := range r.delays {
+		if m.d >= maxDetectDelay {
+			t.Errorf("sentence %d: end detected at %d, %v after the last phoneme, want under %v",
+				m.sentence, m.at, m.d, maxDetectDelay)
 		}
 	}
+	for _, m := range r.resumes {
+		if m.d >= resumeWithin {
+			t.Errorf("sentence %d split at %d: speech started again %v after, want under %v",
+				m.sentence, m.at, m.d, resumeWithin)
+		}
+	}
+	delays := durations(r.delays)
+	t.Logf("end-of-speech delay: p50 %v, max %v (all: %v); %d split, resumed after %v",
+		percentile(delays, 0.5), percentile(delays, 1), delays, r.split, durations(r.resumes))
 }
 
 // splitPause lengthens pause p of sentence k in 10 ms steps (with line
@@ -200,11 +290,11 @@ func splitPause(rate int, cfg VADConfig, f sentenceFixture, k, p int) time.Durat
 }
 
 // BenchmarkVADEndOfSpeech reports, over all the sentence fixtures at each
-// rate, how the default end-pointing does, and at EndSilence 500 ms (the
-// default before) and 280 ms (the longest that keeps detection under
-// 300 ms): sentences split, the end-of-speech detection delay in audio
-// time, and the shortest pause inside a sentence that splits it when the
-// pauses are lengthened one at a time.
+// rate, how end-pointing does at the shipped end_of_speech and, prefixed
+// 500ms-, at the VAD's default: sentences split, the largest gap from a
+// split to the caller heard resuming, the end-of-speech detection delay in
+// audio time, and the shortest pause inside a sentence that splits it when
+// the pauses are lengthened one at a time.
 func BenchmarkVADEndOfSpeech(b *testing.B) {
 	fixtures := readSentenceFixtures(b)
 	for _, rate := range []int{16000, 8000} {
@@ -214,35 +304,40 @@ func BenchmarkVADEndOfSpeech(b *testing.B) {
 					prefix string
 					cfg    VADConfig
 				}{
-					{"", VADConfig{}},
+					{"", VADConfig{EndSilence: shippedEndOfSpeech}},
 					{"500ms-", VADConfig{EndSilence: 500 * time.Millisecond}},
-					{"280ms-", VADConfig{EndSilence: 280 * time.Millisecond}},
 				} {
-					var delays []time.Duration
-					var sentences, split int
-					splitAt := time.Duration(math.MaxInt64)
+					var all endpointing
 					for _, f := range fixtures {
-						r := endpoint(rate, c.cfg, f)
-						sentences += len(f.sentences)
-						split += r.split
-						delays = append(delays, r.delays...)
-						for k, s := range f.sentences {
-							for p := range s.pauses {
-								if d := splitPause(rate, c.cfg, f, k, p); d > 0 {
-									splitAt = min(splitAt, d)
-								}
-							}
-						}
+						all.add(endpoint(rate, c.cfg, f))
 					}
 					ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-					b.ReportMetric(float64(sentences), c.prefix+"sentences")
-					b.ReportMetric(float64(split), c.prefix+"splits")
+					b.ReportMetric(float64(all.sentences), c.prefix+"sentences")
+					b.ReportMetric(float64(all.split), c.prefix+"splits")
+					b.ReportMetric(ms(percentile(durations(all.resumes), 1)), c.prefix+"resume-max-ms")
+					delays := durations(all.delays)
 					b.ReportMetric(ms(percentile(delays, 0.5)), c.prefix+"detect-p50-ms")
 					b.ReportMetric(ms(percentile(delays, 0.99)), c.prefix+"detect-p99-ms")
 					b.ReportMetric(ms(percentile(delays, 1)), c.prefix+"detect-max-ms")
-					b.ReportMetric(ms(splitAt), c.prefix+"split-pause-ms")
+					b.ReportMetric(ms(shortestSplitPause(rate, c.cfg, fixtures)), c.prefix+"split-pause-ms")
 				}
 			}
 		})
 	}
+}
+
+// shortestSplitPause is the shortest pause that splits a sentence when the
+// pauses are lengthened one at a time (see splitPause).
+func shortestSplitPause(rate int, cfg VADConfig, fixtures []sentenceFixture) time.Duration {
+	shortest := time.Duration(math.MaxInt64)
+	for _, f := range fixtures {
+		for k, s := range f.sentences {
+			for p := range s.pauses {
+				if d := splitPause(rate, cfg, f, k, p); d > 0 {
+					shortest = min(shortest, d)
+				}
+			}
+		}
+	}
+	return shortest
 }

@@ -98,9 +98,11 @@ run() { # run CMD... : echo it into the report, then its output in a code block
 	run go test -run '^$' -bench '^BenchmarkIdleSessionMemory$' -benchtime 1x ./media
 	echo
 	echo "BenchmarkVADEndOfSpeech: the VAD over media/testdata/vad/sentences-* (24 flite sentences, four voices,"
-	echo "line noise at -60 and -45 dBFS) at each rate: sentences split at a pause inside them, end-of-speech"
+	echo "line noise at -60 and -45 dBFS) at each rate, at the shipped end_of_speech (260 ms) and, prefixed 500ms-,"
+	echo "at the VAD's default: sentences split at a pause inside them, resume-max-ms (the largest gap from a split"
+	echo "to the caller heard resuming; the call joins the pieces if under the recogniser's time), end-of-speech"
 	echo "detection delay from the last phoneme (audio time), and split-pause-ms, the shortest pause inside a"
-	echo "sentence that splits it when pauses are lengthened one at a time; at the default and at 500/280 ms."
+	echo "sentence that splits it when pauses are lengthened one at a time."
 	echo
 	run go test -run '^$' -bench '^BenchmarkVADEndOfSpeech$' -benchtime 1x ./media
 	echo

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"switchboard/channels/voice"
 	"switchboard/config"
 	"switchboard/dialog"
 	"switchboard/dialog/openaitest"
@@ -61,9 +60,8 @@ func TestCallerPausingMidSentenceIsNotCutOff(t *testing.T) {
 			ai := openaitest.New(t)
 			ai.QueueTranscription(tc.first, tc.firstDelay)
 			ai.QueueTranscription(tc.second, 0)
-			// The end of speech a contact center would ship: well under the pause.
-			r := newRigWith(t, "sip:support-desk@127.0.0.1:5999", "refer",
-				func(l *voice.Live) { l.Voice.EndOfSpeech = 250 * time.Millisecond }, providers{stt: speechVia(t, ai)})
+			// The shipped end_of_speech (260 ms), well under the pause.
+			r := newRigWith(t, "sip:support-desk@127.0.0.1:5999", "refer", nil, providers{stt: speechVia(t, ai)})
 			s := startSipp(t, scenario(t, "voice_caller.xml.tmpl", caller{PT: 9, Codec: "G722", Stream: true, PauseMs: 500,
 				Play: `<exec rtp_stream="close_account_paused.g722,1,9"/>`, Refer: "accept", After: "recv_bye", TimeoutMs: 20000}),
 				r.sipAddr.String(), freeUDPPort(t))

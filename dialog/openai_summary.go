@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	openai "github.com/sashabaranov/go-openai"
 )
@@ -32,11 +33,16 @@ Write at most three short sentences of plain text: what the customer wants, the 
 // summaryMaxTokens bounds the model's note; maxSummary clips it again.
 const summaryMaxTokens = 200
 
-// HandoffSummary asks the model for the note, in one request within the
-// turn's deadline and without retries: the extractive summary is there if
-// it fails, and the handoff must not wait on a struggling provider.
+// maxSummaryWait bounds the summary call (or the turn's deadline, if
+// shorter): the customer hears the handoff notice, and a call's transfer
+// starts, only once the handoff is recorded with its summary.
+const maxSummaryWait = 3 * time.Second
+
+// HandoffSummary asks the model for the note, in one request without
+// retries: the extractive summary is there if it fails, and the handoff
+// must not wait on a struggling provider.
 func (o *OpenAI) HandoffSummary(ctx context.Context, req SummaryRequest) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, min(o.cfg.Timeout, maxSummaryWait))
 	defer cancel()
 	resp, err := o.client.CreateChatCompletion(ctx, openai.ChatCompletionRequest{
 		Model:     o.cfg.Model,

@@ -27,6 +27,7 @@ func TestHandoffSummaryComesFromTheModel(t *testing.T) {
 		{"model", openaitest.ChatReply{Content: []string{note}}, true},
 		{"server error", openaitest.ChatReply{Status: 500}, false},
 		{"empty", openaitest.ChatReply{Content: []string{"  "}}, false},
+		{"stalled", openaitest.ChatReply{Stall: true}, false}, // given up after maxSummaryWait (3 s)
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()

@@ -55,8 +55,18 @@ func (s *Session) Play(ctx context.Context, pcm []int16, rate int) error {
 	}
 	u := &utterance{pcm: pcm, done: make(chan error, 1)}
 	s.play.mu.Lock()
+	idle := len(s.play.queue) == 0 && s.play.liveLen == 0
 	s.play.queue = append(s.play.queue, u)
 	s.play.mu.Unlock()
+	if idle {
+		// The sender is sending silence: have it start this now rather
+		// than at its next tick, up to a packet time away. A reply's first
+		// packet is what a caller waits for.
+		select {
+		case s.spurt <- struct{}{}:
+		default:
+		}
+	}
 	select {
 	case err := <-u.done:
 		return err

@@ -115,6 +115,7 @@ type Session struct {
 	dtmf   chan rune
 	digits chan rune
 	play   playout
+	spurt  chan struct{} // Play woke an idle sender: send now, not at the next tick
 	ctr    counters
 	recvMu sync.Mutex
 	recv   recvStats
@@ -136,6 +137,7 @@ func newSession(log *slog.Logger, rtpConn, rtcpConn packetConn, port uint16, rel
 		audio:     make(chan []int16, audioQueue),
 		dtmf:      make(chan rune, dtmfQueue),
 		digits:    make(chan rune, dtmfQueue),
+		spurt:     make(chan struct{}, 1),
 	}
 	s.cname = fmt.Sprintf("sb-%08x@switchboard", s.ssrc)
 	// Whatever ends the session (Close, media timeout, the Start context)

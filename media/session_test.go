@@ -335,3 +335,35 @@ func TestStartContextEndsSession(t *testing.T) {
 		t.Fatalf("Err() = %v, want the context's cause", s.Err())
 	}
 }
+
+// Audio played while the sender is idle goes out at once, not at the next
+// packet time: the first packet of a reply is what a caller waits for.
+// The sender here ticks once an hour, so only that start can bring the
+// tone within the test (after the first tick, which comes at Start).
+func TestPlayAfterSilenceStartsAtOnce(t *testing.T) {
+	p := testPorts(t)
+	s := openSession(t, p)
+	s.pace = time.Hour
+	peer := rawPeer(t)
+	codec := sessPCMU(t)
+	if err := s.Start(t.Context(), SessionConfig{Codec: codec, Remote: peerAddrOf(peer)}); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1500)
+	read := func() []int16 {
+		t.Helper()
+		_ = peer.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := peer.Read(buf)
+		if err != nil {
+			t.Fatalf("no packet: %v", err)
+		}
+		return codec.Decode(nil, buf[12:n])
+	}
+	if f := read(); sessRMS(f) != 0 {
+		t.Fatal("the first packet, sent at start, is not silence")
+	}
+	go func() { _ = s.Play(t.Context(), sessTone(8000, 200*time.Millisecond), 8000) }()
+	if f := read(); sessRMS(f) == 0 {
+		t.Fatal("the packet after Play is silence")
+	}
+}

@@ -66,16 +66,25 @@ func (s *Session) txLoop() {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
+		spurt := false
 		select {
 		case <-s.ctx.Done():
 			return
 		case <-timer.C:
+		case <-s.spurt:
+			spurt = true
 		}
 		now := time.Now()
 		if !t.tick(now) {
 			return
 		}
 		step := t.interval()
+		if spurt {
+			// Audio after silence goes out at once and the schedule
+			// restarts from it: the packet is early for its timestamp by
+			// less than one interval, once, which a jitter buffer absorbs.
+			next = now
+		}
 		next = next.Add(step)
 		if lag := now.Sub(next); lag > maxLag {
 			skipped := lag / step

@@ -85,7 +85,7 @@ func newRigWith(t testing.TB, fallback, method string, edit func(*voice.Live), p
 	if edit != nil {
 		edit(&live)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(newTestWriter(t), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ports, err := media.NewPorts(netip.MustParseAddr("127.0.0.1"), 20000, 29998)
 	if err != nil {
 		t.Fatal(err)
@@ -121,11 +121,27 @@ func newRigWith(t testing.TB, fallback, method string, edit func(*voice.Live), p
 	return &rig{core: core, live: live, reg: reg, sipAddr: netip.MustParseAddrPort(srv.Addr("udp"))}
 }
 
-type testWriter struct{ t testing.TB }
+// testWriter logs into the test until it ends. sipgo's transactions log
+// from goroutines of their own that may outlive the test, and logging into
+// a finished test is a data race in the testing package.
+type testWriter struct {
+	t    testing.TB
+	mu   *sync.Mutex
+	done *bool
+}
+
+func newTestWriter(t testing.TB) testWriter {
+	w := testWriter{t: t, mu: &sync.Mutex{}, done: new(bool)}
+	t.Cleanup(func() { w.mu.Lock(); *w.done = true; w.mu.Unlock() })
+	return w
+}
 
 func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !*w.done {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
 	return len(p), nil
 }
 

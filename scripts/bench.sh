@@ -108,12 +108,13 @@ run() { # run CMD... : echo it into the report, then its output in a code block
 	echo
 	echo "## Voice turn latency (OpenAI-compatible providers)"
 	echo
-	echo "BenchmarkVoiceTurnLatency: one sipp call asks 12 questions (G.722); recognition, the model and speech go"
-	echo "through the local OpenAI-wire server with fixed delays (transcription 100 ms, chat 200 ms, speech 100 ms)."
-	echo "Each turn is timed from the end of speech as the VAD heard it to the reply's first audio going to playout;"
-	echo "the first RTP packet leaves at the next 20 ms tick (up to 20 ms more). own-* is that minus the 400 ms of"
-	echo "provider delay (target: p99 under 30 ms). The VAD's own end-of-speech delay is separate: media's"
-	echo "TestVADFindsTwoUtterancesInNoise logs it (480 ms at a 500 ms end silence; the shipped end_of_speech is 600 ms)."
+	echo "BenchmarkVoiceTurnLatency, measured on the wire: 4 calls (sipp for the signalling, a Go RTP caller for the"
+	echo "audio: G.722 line noise every 20 ms) each ask 30 questions (\"Where is my order?\"); recognition, the model and"
+	echo "speech go through the local OpenAI-wire server with fixed delays (transcription 100 ms, chat 200 ms, speech"
+	echo "100 ms). total-* is from the last caller packet with speech in it (louder than -45 dBFS) leaving to the first"
+	echo "packet of the reply arriving. detect-* is the end-of-speech detection within it: until the gateway's VAD"
+	echo "hears the utterance end (end_of_speech from the shipped config, plus the fade of the voice). own-* is total"
+	echo "less detection and the 400 ms of provider delay (target: p99 under 30 ms)."
 	echo
 	run go test -run '^$' -bench '^BenchmarkVoiceTurnLatency$' -benchtime 1x ./channels/voice
 	echo

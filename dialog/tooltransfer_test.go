@@ -61,6 +61,11 @@ func TestModelTransferFollowsTheLevel(t *testing.T) {
 			[]string{"when does my order ship", "change the address on order 1234"}, true, ""},
 		{"ai_only", "ai_only", []dialog.Reply{answer, transfer},
 			[]string{"when does my order ship", "change the address on order 1234"}, false, ""},
+		// ai_first: the model cannot skip the problem statement; the
+		// customer is asked for it instead (checked below).
+		{"ai_first, no problem statement", "ai_first", []dialog.Reply{transfer}, []string{"help me please"}, false, ""},
+		{"ai_first, with a problem statement", "ai_first", []dialog.Reply{transfer},
+			[]string{"my oak dining table from order 1234 arrived last week with a cracked leg and the replacement never came"}, true, ""},
 		// The model read a request for a person that the policy's own
 		// detector missed: the handoff records the model's reason.
 		{"model's reason", "quick", []dialog.Reply{{Transfer: true, TransferReason: "customer_request", Summary: "Wants Dana."}},
@@ -91,6 +96,10 @@ func TestModelTransferFollowsTheLevel(t *testing.T) {
 				}
 			}
 			if !tc.handoff {
+				last := out.Replies[len(out.Replies)-1].Text
+				if ask := core.Config.Handoff.Messages.AskProblemStatement; tc.level == "ai_first" && last != ask {
+					t.Fatalf("ai_first told the customer %q, want the request for a problem statement", last)
+				}
 				return
 			}
 			if tc.reason != "" {

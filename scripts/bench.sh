@@ -23,7 +23,7 @@ run() { # run CMD... : echo it into the report, then its output in a code block
 	echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 	echo "- Go: $(go version | cut -d' ' -f3-)"
-	echo "- Commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
+	echo "- Commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)$(git diff --quiet -- . ":(exclude)$out" 2>/dev/null || echo ' (with uncommitted changes)')"
 	echo
 	echo "## Handoff policy: evaluation"
 	echo

@@ -140,7 +140,7 @@ func (v *VAD) Process(frame []int16) VADEvent {
 	if len(frame) == 0 {
 		return VADNone
 	}
-	level := frameLevel(frame)
+	level := Level(frame)
 	threshold := v.floor + v.cfg.Margin
 	if v.inSpeech {
 		threshold -= hysteresis
@@ -204,9 +204,9 @@ func (v *VAD) trackFloor(level float64, speech bool, n int) {
 // many 20 ms.
 func rate(per20ms, frames float64) float64 { return 1 - math.Pow(1-per20ms, frames) }
 
-// frameLevel is the frame's power in dBFS, DC removed (some phones and
+// Level is the frame's power in dBFS, DC removed (some phones and
 // gateways add an offset that would otherwise read as sound).
-func frameLevel(frame []int16) float64 {
+func Level(frame []int16) float64 {
 	var sum float64
 	for _, s := range frame {
 		sum += float64(s)

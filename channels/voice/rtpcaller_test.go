@@ -58,7 +58,7 @@ func loadQuestion(tb testing.TB) question {
 	all := question{pcm: a.PCM[:len(a.PCM)/frameSamples*frameSamples]}
 	first, end, last := -1, 0, -1
 	for i := range all.frames() {
-		l := levelDBFS(all.frame(i))
+		l := media.Level(all.frame(i))
 		if l > -85 { // not digital silence
 			if first < 0 {
 				first = i
@@ -73,23 +73,6 @@ func loadQuestion(tb testing.TB) question {
 		tb.Fatal("where_order.wav has no speech")
 	}
 	return question{pcm: all.pcm[first*frameSamples : end*frameSamples], last: last - first}
-}
-
-// levelDBFS is a frame's power in dBFS, DC removed, as the gateway's VAD
-// measures it.
-func levelDBFS(frame []int16) float64 {
-	var sum float64
-	for _, s := range frame {
-		sum += float64(s)
-	}
-	mean := sum / float64(len(frame))
-	var power float64
-	for _, s := range frame {
-		d := float64(s) - mean
-		power += d * d
-	}
-	power /= float64(len(frame)) * 32768 * 32768
-	return 10 * math.Log10(max(power, 1e-12))
 }
 
 // turnTiming is one question and its answer, as the caller's line saw it.
@@ -182,7 +165,7 @@ func (c *rtpCaller) receive(ctx context.Context, out chan<- rxEvent) {
 			continue
 		}
 		pcm = c.dec.Decode(pcm[:0], pkt.Payload)
-		l := levelDBFS(pcm) > speechDBFS
+		l := media.Level(pcm) > speechDBFS
 		if !first && l == loud {
 			continue
 		}

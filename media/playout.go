@@ -196,6 +196,13 @@ func (p *playout) remove(u *utterance) bool {
 	return false
 }
 
+// unstarted reports whether queued audio waits with none of it sent yet.
+func (p *playout) unstarted() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.queue) > 0 && p.queue[0].off == 0
+}
+
 // interrupt ends every queued utterance with err.
 func (p *playout) interrupt(err error) {
 	p.mu.Lock()

@@ -72,6 +72,9 @@ func (s *Session) txLoop() {
 			return
 		case <-timer.C:
 		case <-s.spurt:
+			if !s.play.unstarted() {
+				continue // a tick already began it (or it was stopped)
+			}
 			spurt = true
 		}
 		now := time.Now()

@@ -25,6 +25,10 @@ const DebianPocketsphinxModel = "/usr/share/pocketsphinx/model/en-us"
 type PocketsphinxConfig struct {
 	// MaxParallel bounds recognitions at once, so a burst of calls cannot
 	// fork a process each; 0 = one per CPU. The others wait their turn.
+	// Utterances recognised as they are spoken have as many slots again of
+	// their own (a process holds one for the whole utterance, using a
+	// fraction of a core; each costs about 100 MB); an utterance that finds
+	// them taken is recognised at its end in a MaxParallel slot instead.
 	MaxParallel int
 	// MaxUtterance bounds the audio kept per utterance; 0 = 30 s.
 	MaxUtterance time.Duration
@@ -36,8 +40,9 @@ type PocketsphinxConfig struct {
 	Log    *slog.Logger
 }
 
-// Pocketsphinx is the embedded STT: it buffers an utterance and, at its
-// end, runs pocketsphinx_continuous over it.
+// Pocketsphinx is the embedded STT: pocketsphinx_continuous, fed the
+// utterance as it is spoken when a streaming slot is free, else over the
+// whole utterance at its end (see sphinxStream).
 //
 // The en-us model is a 16 kHz one. 8 kHz audio (PCMU/PCMA calls) is
 // upsampled by plain linear interpolation, not a proper low-pass resampler:
@@ -49,7 +54,8 @@ type Pocketsphinx struct {
 	bin          string
 	args         []string
 	maxUtterance time.Duration
-	sem          *semaphore.Weighted
+	sem          *semaphore.Weighted // batch recognitions
+	streams      *semaphore.Weighted // recognitions fed as the caller speaks
 	log          *slog.Logger
 	started      func(pid int) // test hook: a recogniser process is running
 }
@@ -77,6 +83,7 @@ func NewPocketsphinx(cfg PocketsphinxConfig) (*Pocketsphinx, error) {
 			"-hmm", cfg.HMM, "-lm", cfg.LM, "-dict", cfg.Dict},
 		maxUtterance: cfg.MaxUtterance,
 		sem:          semaphore.NewWeighted(int64(cfg.MaxParallel)),
+		streams:      semaphore.NewWeighted(int64(cfg.MaxParallel)),
 		log:          cfg.Log,
 	}, nil
 }
@@ -114,8 +121,13 @@ func (p *Pocketsphinx) Start(ctx context.Context, rate int) (STTStream, error) {
 	if rate != 8000 && rate != 16000 {
 		return nil, fmt.Errorf("pocketsphinx: %d Hz: %w (8000 or 16000)", rate, ErrUnsupportedRate)
 	}
+	return p.newStream(ctx, rate), nil
+}
+
+// buffered is the batch stream, for when no streaming slot is free.
+func (p *Pocketsphinx) buffered(ctx context.Context, rate int) *bufferedStream {
 	return &bufferedStream{who: "pocketsphinx", ctx: ctx, rate: rate, max: int(p.maxUtterance.Seconds() * float64(rate)),
-		keep: p.maxUtterance, recognize: p.recognize}, nil
+		keep: p.maxUtterance, recognize: p.recognize}
 }
 
 func (p *Pocketsphinx) recognize(ctx context.Context, a Audio) (Transcript, error) {
@@ -141,7 +153,7 @@ func (p *Pocketsphinx) recognize(ctx context.Context, a Audio) (Transcript, erro
 		return t, fmt.Errorf("pocketsphinx: %w", err)
 	}
 	t.Text, t.Confidence = parseSphinxOutput(string(out))
-	p.log.Debug("stt utterance", "stt", p.Name(), "rate", a.Rate, "speech_ms", t.Speech.Milliseconds(),
+	p.log.Debug("stt utterance", "stt", p.Name(), "mode", "batch", "rate", a.Rate, "speech_ms", t.Speech.Milliseconds(),
 		"wait_ms", t.Wait.Milliseconds(), "process_ms", t.Process.Milliseconds(), "confidence", t.Confidence)
 	return t, nil
 }

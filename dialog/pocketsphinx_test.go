@@ -101,6 +101,8 @@ func TestPocketsphinxCancelKillsTheProcess(t *testing.T) {
 	}
 }
 
+// Five callers speak at once with MaxParallel 2: two are recognised as
+// they speak, two at their end, and the fifth waits for a free slot.
 func TestPocketsphinxBoundsParallelRecognitions(t *testing.T) {
 	p := newTestSphinx(t, PocketsphinxConfig{MaxParallel: 2})
 	entered := make(chan int, 5)
@@ -126,11 +128,12 @@ func TestPocketsphinxBoundsParallelRecognitions(t *testing.T) {
 			results <- err
 		}()
 	}
-	<-entered
-	<-entered
+	for range 4 {
+		<-entered
+	}
 	select {
 	case <-entered:
-		t.Fatal("a third recogniser started while two ran with MaxParallel 2")
+		t.Fatal("a fifth recogniser started while four ran with MaxParallel 2 (two streaming, two batch)")
 	case <-time.After(300 * time.Millisecond):
 	}
 	unblock()

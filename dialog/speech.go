@@ -162,12 +162,17 @@ func runTool(ctx context.Context, cmd *exec.Cmd, stdin []byte, started func(pid 
 		_, _ = in.Write(stdin)
 		_ = in.Close()
 	}
-	err := cmd.Wait()
+	return toolOutput(ctx, cmd.Wait(), out, errOut)
+}
+
+// toolOutput is what a tool that ended with waitErr printed, or why it
+// failed: the context, its last words on stderr, or too much output.
+func toolOutput(ctx context.Context, waitErr error, out *boundedBuffer, errOut *tailBuffer) ([]byte, error) {
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s", err, errOut.lastLine())
+	if waitErr != nil {
+		return nil, fmt.Errorf("%w: %s", waitErr, errOut.lastLine())
 	}
 	if out.overflow {
 		return nil, fmt.Errorf("output over %d bytes", maxToolOutput)

@@ -58,6 +58,9 @@ type Outcome struct {
 	// Streamed is the id of the reply already delivered through
 	// Inbound.OnSentence (0 if none): the channel must not send it again.
 	Streamed int64
+	// Interrupted: the customer cut the reply short (Inbound.Interrupt);
+	// Streamed is then what of it was said, 0 if nothing was.
+	Interrupted bool
 }
 
 // Conductor runs the turns of every conversation: it stores each customer
@@ -150,6 +153,7 @@ func (t *turn) run(ctx context.Context) error {
 	if t.interrupted {
 		// The customer talked over the reply: what they may have heard
 		// of it is kept, and their next words start the next turn.
+		t.out.Interrupted = true
 		if reply.Text == "" {
 			return nil
 		}
@@ -230,23 +234,30 @@ func (t *turn) respond(ctx context.Context) (store.Message, error) {
 	)
 	if sr, ok := t.live.Responder.(StreamResponder); ok && t.onSentence != nil {
 		reply, err = sr.RespondStream(rctx, req, func(s string) {
-			said = append(said, s)
+			// The channel may hold a sentence back (a call waits a moment
+			// in case the caller goes on); one it let go only because the
+			// customer interrupted was never said.
 			t.onSentence(s)
+			if !t.wasInterrupted() {
+				said = append(said, s)
+			}
 		})
 		t.streamed = err == nil
 	} else {
 		reply, err = t.live.Responder.Respond(rctx, req)
 	}
+	if ctx.Err() != nil && err != nil {
+		return store.Message{}, fmt.Errorf("respond: %w", err)
+	}
+	if t.wasInterrupted() {
+		// Whether the responder noticed or had just finished, what the
+		// customer heard is what was said.
+		t.interrupted = true
+		t.c.metrics.interrupted.WithLabelValues(t.conv.Channel).Inc()
+		t.c.log.Info("reply interrupted", "conversation_id", t.conv.ID, "sentences_said", len(said))
+		return store.Message{Text: strings.Join(said, " ")}, nil
+	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return store.Message{}, fmt.Errorf("respond: %w", err)
-		}
-		if rctx.Err() != nil { // only the interrupt ends rctx and not ctx
-			t.interrupted = true
-			t.c.metrics.interrupted.WithLabelValues(t.conv.Channel).Inc()
-			t.c.log.Info("reply interrupted", "conversation_id", t.conv.ID, "sentences_said", len(said))
-			return store.Message{Text: strings.Join(said, " ")}, nil
-		}
 		t.c.log.Error("responder failed", "conversation_id", t.conv.ID, "error", err)
 		t.c.metrics.responderErrors.Inc()
 		reply = Reply{Text: "I'm sorry, I couldn't look that up just now.", Unresolved: true, Gap: GapMissingKnowledge}
@@ -264,6 +275,16 @@ func (t *turn) respond(ctx context.Context) (store.Message, error) {
 		}
 	}
 	return msg, nil
+}
+
+// wasInterrupted reports whether the customer has interrupted the reply.
+func (t *turn) wasInterrupted() bool {
+	select {
+	case <-t.interrupt:
+		return true
+	default:
+		return false
+	}
 }
 
 // replyContext is ctx, also cancelled when the customer interrupts the

@@ -32,7 +32,7 @@ type Embedded struct {
 	minConfidence float64
 }
 
-var _ Responder = (*Embedded)(nil)
+var _ StreamResponder = (*Embedded)(nil)
 
 // NewEmbedded indexes kb, which must come from LoadKnowledge or
 // ParseKnowledge and must not change afterwards.
@@ -109,6 +109,30 @@ func (e *Embedded) Respond(ctx context.Context, req Request) (Reply, error) {
 	}
 	entry := e.kb.Entries[best]
 	return Reply{Text: entry.Answer, Source: entry.ID, Score: conf}, nil
+}
+
+// RespondStream is Respond with the reply handed over sentence by
+// sentence, so that a call speaks it the way it speaks a model's. The
+// reply is written at once; between sentences a cancelled ctx (the caller
+// talked over it) ends it.
+func (e *Embedded) RespondStream(ctx context.Context, req Request, onSentence func(string)) (Reply, error) {
+	reply, err := e.Respond(ctx, req)
+	if err != nil {
+		return Reply{}, err
+	}
+	var s sentences
+	cut := false
+	say := func(sentence string) {
+		if cut = cut || ctx.Err() != nil; !cut {
+			onSentence(sentence)
+		}
+	}
+	s.feed(reply.Text+" ", say)
+	s.flush(say)
+	if cut {
+		return Reply{}, fmt.Errorf("embedded responder: %w", context.Cause(ctx))
+	}
+	return reply, nil
 }
 
 // rank returns the best entry for q and its confidence; -1 when no entry

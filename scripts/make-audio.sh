@@ -79,6 +79,24 @@ for p in "${paused[@]}"; do
 		-ar 16000 -ac 1 -c:a g722 -f g722 "$out/$name.g722"
 done
 
+# The same with flite's silence at the joint trimmed (sox silence, -50 dB),
+# so that the gap is the pause alone: short enough that the caller is heard
+# going on within 300 ms of the VAD's end of the first piece.
+tight=(
+	"return_sofa_paused|0.32|Can I return|a sofa?"
+)
+for p in "${tight[@]}"; do
+	IFS='|' read -r name pause first second <<<"$p"
+	flite -voice slt -t "$first" -o "$tmp/first.wav"
+	flite -voice slt -t "$second" -o "$tmp/second.wav"
+	sox -D "$tmp/first.wav" "$tmp/first_trim.wav" reverse silence 1 0.02 -50d reverse pad 0 "$pause"
+	sox -D "$tmp/second.wav" "$tmp/second_trim.wav" silence 1 0.02 -50d
+	sox -D "$tmp/first_trim.wav" "$tmp/second_trim.wav" "$tmp/joined.wav"
+	pad_to "$tmp/joined.wav" 320 "$out/$name.wav"
+	ffmpeg -hide_banner -loglevel error -y -bitexact -i "$out/$name.wav" \
+		-ar 16000 -ac 1 -c:a g722 -f g722 "$out/$name.g722"
+done
+
 # Quiet line noise (-60 dBFS, below the VAD's speech threshold) for the
 # load tests' callers: RTP flows both ways without waking the recogniser.
 # -R makes sox's noise repeatable.

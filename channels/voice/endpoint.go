@@ -19,6 +19,15 @@ import (
 // instead (barge-in cancels the model's stream and the speech).
 const continueWithin = 800 * time.Millisecond
 
+// joinWithin: a reply is not spoken before this long after the end of the
+// utterance it answers. The VAD ends utterances at pauses inside some
+// sentences, and the caller is heard going on within 300 ms of that end
+// (media's TestVADEndPointingAtTheShippedEndOfSpeech); a caller who goes
+// on before a word of the reply was said cuts it (barge-in) and their
+// words are joined with the next. A model and speech provider take longer
+// than this anyway; only a fast embedded turn waits.
+const joinWithin = 300 * time.Millisecond
+
 // speechStarts records that the caller started an utterance, for a worker
 // deciding whether the one before is finished. The run loop calls it.
 func (cl *call) speechStarts() {

@@ -127,3 +127,36 @@ func TestBargeInCancelsTheModelStream(t *testing.T) {
 		t.Fatalf("caller turns %q", got)
 	}
 }
+
+// With a recogniser that answers at once and the embedded responder, the
+// reply to the first piece of "Can I return ... a sofa?" (a 0.3 s pause
+// the VAD takes for the end) is ready long before the caller goes on. It
+// is held back for joinWithin; the caller goes on within it, so not a word
+// of it is said or stored, and the whole sentence is answered once.
+func TestReplyWaitsForACallerWhoGoesOn(t *testing.T) {
+	ai := openaitest.New(t)
+	ai.QueueTranscription("Can I return", 0)
+	ai.QueueTranscription("a sofa", 0)
+	r := newRigWith(t, "sip:support-desk@127.0.0.1:5999", "refer", nil, providers{stt: speechVia(t, ai)})
+	s := startSipp(t, scenario(t, "voice_caller.xml.tmpl", caller{PT: 9, Codec: "G722", Stream: true, PauseMs: 500,
+		Play: `<exec rtp_stream="return_sofa_paused.g722,1,9"/>`, Refer: "none", After: "send_bye", ByeAfterMs: 6000}),
+		r.sipAddr.String(), freeUDPPort(t))
+	s.wait(t, 90*time.Second)
+
+	_, msgs, _ := r.conversation(t)
+	if got := customerSaid(msgs); len(got) != 2 || got[1] != "Can I return a sofa" {
+		t.Fatalf("the caller's turns were %q, want the first piece and then the whole sentence\n%s", got, transcript(msgs))
+	}
+	var replies int
+	for _, m := range msgs {
+		if m.Role == store.RoleAI && m.Text != r.live.Voice.Greeting {
+			replies++
+		}
+	}
+	if replies != 1 {
+		t.Fatalf("%d AI replies, want one, to the whole sentence\n%s", replies, transcript(msgs))
+	}
+	if n := counter(t, r, "switchboard_voice_utterances_joined_total"); n != 1 {
+		t.Errorf("joined utterances = %v, want 1", n)
+	}
+}

@@ -3,6 +3,7 @@ package voice
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // speaker speaks a streamed reply sentence by sentence while the responder
@@ -14,6 +15,10 @@ type speaker struct {
 	cl     *call
 	ctx    context.Context
 	cancel context.CancelFunc
+	// notBefore holds the first sentence back until then (see joinWithin);
+	// gated says it has been waited for. Only say touches them.
+	notBefore time.Time
+	gated     bool
 
 	mu      sync.Mutex
 	queue   []string
@@ -23,16 +28,23 @@ type speaker struct {
 	lastErr error
 }
 
-func (cl *call) newSpeaker(ctx context.Context) *speaker {
+func (cl *call) newSpeaker(ctx context.Context, notBefore time.Time) *speaker {
 	ctx, cancel := context.WithCancel(ctx)
-	sp := &speaker{cl: cl, ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	sp := &speaker{cl: cl, ctx: ctx, cancel: cancel, notBefore: notBefore, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	cl.setSpeaker(sp)
 	go sp.run()
 	return sp
 }
 
-// say queues a sentence; it never blocks the responder's stream.
+// say queues a sentence. Only the first may wait, until notBefore; one
+// silenced meanwhile is dropped.
 func (sp *speaker) say(text string) {
+	if !sp.gated {
+		sp.gated = true
+		if !sp.waitUntil(sp.notBefore) {
+			return
+		}
+	}
 	sp.mu.Lock()
 	sp.queue = append(sp.queue, text)
 	sp.mu.Unlock()
@@ -40,6 +52,19 @@ func (sp *speaker) say(text string) {
 	case sp.wake <- struct{}{}:
 	default:
 	}
+}
+
+// waitUntil waits for t; false if the speaker was silenced first.
+func (sp *speaker) waitUntil(t time.Time) bool {
+	if d := time.Until(t); d > 0 {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-sp.ctx.Done():
+		}
+	}
+	return sp.ctx.Err() == nil
 }
 
 // finish waits until every queued sentence is spoken, or silenced.

@@ -50,7 +50,8 @@ func (cl *call) do(ctx context.Context, j job) error {
 	case j.explicit:
 		text := joinWords(cl.held, fmt.Sprintf("(pressed %c to speak to a person)", j.digit))
 		cl.held = ""
-		return cl.turn(ctx, dialog.Inbound{ConversationID: cl.conv.ID, Text: text, Explicit: true})
+		_, err := cl.turn(ctx, dialog.Inbound{ConversationID: cl.conv.ID, Text: text, Explicit: true}, time.Time{})
+		return err
 	case j.utterance != nil:
 		return cl.utterance(ctx, j)
 	}
@@ -89,19 +90,28 @@ func (cl *call) utterance(ctx context.Context, j job) error {
 		return nil
 	}
 	cl.held = ""
-	return cl.turn(ctx, dialog.Inbound{ConversationID: cl.conv.ID, Text: text})
+	out, err := cl.turn(ctx, dialog.Inbound{ConversationID: cl.conv.ID, Text: text}, j.ended.Add(joinWithin))
+	if err == nil && out.Interrupted && out.Streamed == 0 && cl.heard.Load() != j.seq {
+		// The caller went on before a word of the reply was said: their
+		// next words complete these.
+		cl.held = text
+		cl.ch.opts.Metrics.joined.Inc()
+		cl.log.Info("caller went on before the reply; holding the words for the rest", "text", text)
+	}
+	return err
 }
 
 // turn hands the caller's words to the conductor, starts any transfer at
-// once (the notice plays while the fallback rings), and speaks the replies.
-func (cl *call) turn(ctx context.Context, in dialog.Inbound) error {
-	sp := cl.newSpeaker(ctx)
+// once (the notice plays while the fallback rings), and speaks the replies,
+// the streamed reply not before notBefore.
+func (cl *call) turn(ctx context.Context, in dialog.Inbound, notBefore time.Time) (dialog.Outcome, error) {
+	sp := cl.newSpeaker(ctx, notBefore)
 	// Barge-in silences the speaker and so also cancels the model's stream.
 	in.OnSentence, in.Interrupt = sp.say, sp.ctx.Done()
 	out, err := cl.ch.opts.Turns.CustomerMessage(ctx, in)
 	if err != nil {
 		_ = sp.finish()
-		return err
+		return out, err
 	}
 	decided := time.Now()
 	if h := out.Handoff; h != nil && h.Status == store.HandoffPending && cl.transferring.CompareAndSwap(false, true) {
@@ -110,17 +120,17 @@ func (cl *call) turn(ctx context.Context, in dialog.Inbound) error {
 		go cl.transfer(cl.ctx, *h, decided)
 	}
 	if err := sp.finish(); err != nil {
-		return err
+		return out, err
 	}
 	for _, r := range out.Replies {
 		if r.ID == out.Streamed {
 			continue // already spoken as it was written
 		}
 		if err := cl.speak(ctx, r.Text); err != nil {
-			return err
+			return out, err
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // speak synthesises text and plays it sentence by sentence; the caller

@@ -196,10 +196,30 @@ func (f *Flite) sentence(ctx context.Context, s string) (Audio, error) {
 	if err != nil {
 		return Audio{}, fmt.Errorf("flite output: %w", err)
 	}
+	a.PCM = trimLead(a.PCM, a.Rate)
 	f.log.Debug("tts sentence", "tts", f.Name(), "voice", f.voice, "chars", len(s),
 		"audio_ms", a.Duration().Milliseconds(), "took_ms", time.Since(start).Milliseconds())
 	f.cache.put(s, a)
 	return a, nil
+}
+
+// Flite starts every sentence with about 220 ms of near silence, which a
+// caller hears as the AI being that much slower to answer. trimLead cuts it
+// to leadIn before the first sample above leadLevel (flite's lead-in stays
+// under 64, about -54 dBFS); the pause after a sentence is kept, so
+// sentences still come apart.
+const (
+	leadLevel = 64
+	leadIn    = 30 * time.Millisecond
+)
+
+func trimLead(pcm []int16, rate int) []int16 {
+	for i, x := range pcm {
+		if x > leadLevel || x < -leadLevel {
+			return pcm[max(0, i-int(leadIn*time.Duration(rate)/time.Second)):]
+		}
+	}
+	return pcm
 }
 
 // splitSentences cuts text into sentences of at most max bytes, so each

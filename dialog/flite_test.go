@@ -186,3 +186,22 @@ func BenchmarkFliteSentence(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/sentence")
 	b.ReportMetric(audio.Seconds()/b.Elapsed().Seconds(), "x_realtime")
 }
+
+func TestTrimLead(t *testing.T) {
+	quiet := func(n int) []int16 { return make([]int16, n) }
+	for _, tc := range []struct {
+		name string
+		pcm  []int16
+		want int // samples kept
+	}{
+		{"lead-in cut to 30 ms", append(quiet(4000), 1000, 2000), 240 + 2},
+		{"short lead-in kept", append(quiet(100), 1000), 101},
+		{"low noise is lead-in", append([]int16{60, -64, 64, 0}, append(quiet(1000), -500)...), 241},
+		{"all quiet kept", quiet(500), 500},
+		{"empty", nil, 0},
+	} {
+		if got := len(trimLead(tc.pcm, 8000)); got != tc.want {
+			t.Errorf("%s: kept %d samples, want %d", tc.name, got, tc.want)
+		}
+	}
+}

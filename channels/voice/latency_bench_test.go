@@ -25,6 +25,8 @@ const (
 	benchSpeechDelay = 100 * time.Millisecond
 	benchCalls       = 4
 	benchTurns       = 30 // per call
+	// benchEmbeddedCalls: one question each, one call after another.
+	benchEmbeddedCalls = 12
 	// benchTone is the reply's audio: short, so that turns come quickly.
 	benchTone = 200 * time.Millisecond
 )
@@ -42,14 +44,37 @@ const (
 //     fade of the voice);
 //   - own: total less detection and the provider delays.
 //
+// The embedded sub-benchmark runs the shipped defaults instead (real
+// pocketsphinx, the embedded responder, flite), benchEmbeddedCalls calls
+// of one question each; their time after detection is reported whole.
+//
 // make bench runs it with -benchtime 1x.
 func BenchmarkVoiceTurnLatency(b *testing.B) {
-	for range b.N {
-		reportTurns(b, voiceTurns(b))
-	}
+	b.Run("openai", func(b *testing.B) {
+		for range b.N {
+			reportTurns(b, openAIStack(b))
+		}
+	})
+	b.Run("embedded", func(b *testing.B) {
+		for range b.N {
+			reportTurns(b, embeddedStack(b))
+		}
+	})
 }
 
-func voiceTurns(b *testing.B) []*turnTiming {
+// benchRun is one stack's calls: how many, with how many turns each, and
+// how far apart; providerTime is what the providers are known to take
+// (subtracted for the own share; 0 when they are local and not separable).
+type benchRun struct {
+	calls, turns int
+	period       time.Duration // between turns of a call
+	stagger      time.Duration // between the calls' first turns
+	providerTime time.Duration
+}
+
+// openAIStack: benchCalls calls of benchTurns turns, everything through
+// the local OpenAI-wire server with the delays above.
+func openAIStack(b *testing.B) benchResult {
 	ai := benchProviders(b, benchCalls*benchTurns)
 	speech := config.Speech{Kind: "openai", BaseURL: ai.URL, Model: "bench", APIKeyEnv: "SB_VOICE_OPENAI_KEY",
 		Timeout: 10 * time.Second, Voice: "alloy", Format: "pcm", MaxParallel: 4}
@@ -62,19 +87,43 @@ func voiceTurns(b *testing.B) []*turnTiming {
 	if err != nil {
 		b.Fatal(err)
 	}
+	provider := benchSTTDelay + benchChatDelay + benchSpeechDelay
+	return voiceTurns(b, providers{responder: chatVia(b, ai), stt: stt, tts: tts}, func(q question, eos time.Duration) benchRun {
+		// A turn: the question, the end-of-speech silence, the providers,
+		// the reply and 700 ms to spare. The calls are staggered by a
+		// quarter of it, so that their ends of speech are far apart (see
+		// hookMatcher).
+		period := q.duration() + eos + provider + benchTone + 700*time.Millisecond
+		return benchRun{calls: benchCalls, turns: benchTurns, period: period, stagger: period / benchCalls, providerTime: provider}
+	})
+}
+
+// embeddedStack: the shipped defaults (pocketsphinx, the embedded
+// responder, flite), one question per call (the same question again would
+// be, rightly, a failed turn), benchEmbeddedCalls calls one after another.
+func embeddedStack(b *testing.B) benchResult {
+	return voiceTurns(b, providers{}, func(q question, eos time.Duration) benchRun {
+		period := q.duration() + eos + 1500*time.Millisecond
+		return benchRun{calls: benchEmbeddedCalls, turns: 1, period: period, stagger: period}
+	})
+}
+
+// benchResult is a run's turns and what its providers took.
+type benchResult struct {
+	turns []*turnTiming
+	run   benchRun
+}
+
+func voiceTurns(b *testing.B, p providers, plan func(question, time.Duration) benchRun) benchResult {
 	hooks := &hookMatcher{pending: map[int]*turnTiming{}}
-	r := newRigWith(b, "sip:support-desk@127.0.0.1:5999", "refer", nil, providers{responder: chatVia(b, ai),
-		stt: stt, tts: tts, observe: hooks.observe})
+	p.observe = hooks.observe
+	r := newRigWith(b, "sip:support-desk@127.0.0.1:5999", "refer", nil, p)
 	eos := r.live.Voice.EndOfSpeech
 	q := loadQuestion(b)
-	// A turn: the question, the end-of-speech silence, the providers, the
-	// reply and 700 ms to spare. The calls are staggered by a quarter of
-	// it, so that their ends of speech are far apart (see hookMatcher).
-	period := q.duration() + eos + benchSTTDelay + benchChatDelay + benchSpeechDelay + benchTone + 700*time.Millisecond
-	stagger := period / benchCalls
-	hooks.expected, hooks.tolerance = eos, stagger/2
-	b.Logf("end_of_speech %v, question %v (speech ends at %v), turn every %v, calls %v apart",
-		eos, q.duration(), time.Duration(q.last+1)*frameTime, period, stagger)
+	run := plan(q, eos)
+	hooks.expected, hooks.tolerance = eos, run.stagger/2
+	b.Logf("end_of_speech %v, question %v (speech ends at %v), %d calls of %d turns, turn every %v, calls %v apart",
+		eos, q.duration(), time.Duration(q.last+1)*frameTime, run.calls, run.turns, run.period, run.stagger)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -84,11 +133,11 @@ func voiceTurns(b *testing.B) []*turnTiming {
 		turns []*turnTiming
 		sipps []*sippRun
 	)
-	for k := range benchCalls {
+	for k := range run.calls {
 		c, port := newRTPCaller(b, k, q, hooks)
-		s := schedule{first: 1500*time.Millisecond + time.Duration(k)*stagger, period: period, turns: benchTurns,
-			phase: time.Duration(2*k+1) * frameTime / (2 * benchCalls)}
-		bye := s.first + benchTurns*period + time.Second
+		s := schedule{first: 1500*time.Millisecond + time.Duration(k)*run.stagger, period: run.period, turns: run.turns,
+			phase: time.Duration(2*k+1) * frameTime / time.Duration(2*run.calls)}
+		bye := s.first + time.Duration(run.turns)*run.period + time.Second
 		scen := scenario(b, "voice_signalling.xml.tmpl", signalling{From: fmt.Sprintf("+1555123%04d", k+1),
 			MediaPort: port, ByeAfterMs: int(bye / time.Millisecond)})
 		sipps = append(sipps, startSipp(b, scen, r.sipAddr.String(), freeUDPPort(b),
@@ -103,7 +152,7 @@ func voiceTurns(b *testing.B) []*turnTiming {
 		}()
 	}
 	for _, s := range sipps {
-		s.wait(b, benchTurns*period+time.Minute)
+		s.wait(b, time.Duration(run.calls*run.turns)*run.period+time.Minute)
 	}
 	cancel()
 	wg.Wait()
@@ -112,7 +161,7 @@ func voiceTurns(b *testing.B) []*turnTiming {
 	if hooks.stray > 0 {
 		b.Logf("%d ObserveReply calls matched no turn", hooks.stray)
 	}
-	return turns
+	return benchResult{turns: turns, run: run}
 }
 
 // benchProviders starts the local OpenAI-wire server with n turns queued.
@@ -193,9 +242,10 @@ func (m *hookMatcher) observe(d time.Duration) {
 
 // reportTurns logs every turn and reports the quantiles; it fails the
 // benchmark if under 90 % of the turns got a reply.
-func reportTurns(b *testing.B, turns []*turnTiming) {
+func reportTurns(b *testing.B, res benchResult) {
+	turns := res.turns
 	slices.SortFunc(turns, func(x, y *turnTiming) int { return x.spoke.Compare(y.spoke) })
-	provider := benchSTTDelay + benchChatDelay + benchSpeechDelay
+	provider := res.run.providerTime
 	var total, detect, own []float64
 	replied := 0
 	for _, t := range turns {
@@ -217,7 +267,7 @@ func reportTurns(b *testing.B, turns []*turnTiming) {
 			tot.Round(100*time.Microsecond), det.Round(100*time.Microsecond), (tot - det - provider).Round(100*time.Microsecond),
 			(t.queued.Sub(t.heard) - provider).Round(100*time.Microsecond), t.reply.Sub(t.queued).Round(100*time.Microsecond))
 	}
-	if want := benchCalls * benchTurns; replied*10 < want*9 {
+	if want := res.run.calls * res.run.turns; replied*10 < want*9 {
 		b.Fatalf("%d of %d turns got a reply", replied, want)
 	}
 	for _, s := range [][]float64{total, detect, own} {
@@ -228,8 +278,15 @@ func reportTurns(b *testing.B, turns []*turnTiming) {
 	b.ReportMetric(quantile(total, 0.99), "total-p99-ms")
 	b.ReportMetric(quantile(detect, 0.5), "detect-p50-ms")
 	b.ReportMetric(quantile(detect, 0.99), "detect-p99-ms")
-	b.ReportMetric(quantile(own, 0.5), "own-p50-ms")
-	b.ReportMetric(quantile(own, 0.99), "own-p99-ms")
+	if provider > 0 {
+		b.ReportMetric(quantile(own, 0.5), "own-p50-ms")
+		b.ReportMetric(quantile(own, 0.99), "own-p99-ms")
+		return
+	}
+	// Local providers: what follows detection is recognition, the
+	// responder, synthesis and the gateway together.
+	b.ReportMetric(quantile(own, 0.5), "after-detect-p50-ms")
+	b.ReportMetric(quantile(own, 0.99), "after-detect-p99-ms")
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -43,6 +43,10 @@ type Inbound struct {
 	// what the turn stores or hands off is not, so a conversation is never
 	// left waiting for humans with no transfer under way.
 	Interrupt <-chan struct{}
+	// Heard, when set, says how many of the sentences handed to
+	// OnSentence the customer began to hear; an interrupted reply is
+	// stored only that far (a call queues sentences ahead of its voice).
+	Heard func() int
 }
 
 // Outcome is what one customer turn led to.
@@ -102,7 +106,8 @@ func (c *Conductor) CustomerMessage(ctx context.Context, in Inbound) (Outcome, e
 		// the conversation the AI says nothing more in it.
 		return out, nil
 	}
-	t := &turn{c: c, live: c.live(), conv: conv, out: &out, explicit: in.Explicit, onSentence: in.OnSentence, interrupt: in.Interrupt}
+	t := &turn{c: c, live: c.live(), conv: conv, out: &out, explicit: in.Explicit, onSentence: in.OnSentence,
+		interrupt: in.Interrupt, heard: in.Heard}
 	if err := t.run(ctx); err != nil {
 		return out, fmt.Errorf("conversation %s: %w", conv.ID, err)
 	}
@@ -132,6 +137,7 @@ type turn struct {
 	// interrupt is Inbound.Interrupt; interrupted says it cut the reply.
 	interrupt   <-chan struct{}
 	interrupted bool
+	heard       func() int // Inbound.Heard
 }
 
 func (t *turn) run(ctx context.Context) error {
@@ -253,6 +259,9 @@ func (t *turn) respond(ctx context.Context) (store.Message, error) {
 		// Whether the responder noticed or had just finished, what the
 		// customer heard is what was said.
 		t.interrupted = true
+		if t.heard != nil {
+			said = said[:min(len(said), max(t.heard(), 0))]
+		}
 		t.c.metrics.interrupted.WithLabelValues(t.conv.Channel).Inc()
 		t.c.log.Info("reply interrupted", "conversation_id", t.conv.ID, "sentences_said", len(said))
 		return store.Message{Text: strings.Join(said, " ")}, nil

@@ -45,11 +45,15 @@ func TestInterruptCancelsTheReply(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		sentences []string
-		stored    string // the AI message stored, "" for none
+		heard     func() int // Inbound.Heard
+		stored    string     // the AI message stored, "" for none
 	}{
-		{"after two sentences", []string{"Your order left on Monday.", "It is with the courier."},
+		{"after two sentences", []string{"Your order left on Monday.", "It is with the courier."}, nil,
 			"Your order left on Monday. It is with the courier."},
-		{"before a word", nil, ""},
+		// The channel had both but the customer heard only the first begin.
+		{"heard one of two", []string{"Your order left on Monday.", "It is with the courier."}, func() int { return 1 },
+			"Your order left on Monday."},
+		{"before a word", nil, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -74,7 +78,7 @@ func TestInterruptCancelsTheReply(t *testing.T) {
 				close(interrupt)
 			}()
 			out, err := turns.CustomerMessage(ctx, dialog.Inbound{ConversationID: conv.ID, Text: "where is my order",
-				OnSentence: func(s string) { heard = append(heard, s) }, Interrupt: interrupt})
+				OnSentence: func(s string) { heard = append(heard, s) }, Interrupt: interrupt, Heard: tc.heard})
 			if err != nil {
 				t.Fatal(err)
 			}

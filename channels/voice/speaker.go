@@ -3,6 +3,7 @@ package voice
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +20,8 @@ type speaker struct {
 	// gated says it has been waited for. Only say touches them.
 	notBefore time.Time
 	gated     bool
+
+	begun atomic.Int32 // sentences whose playback began
 
 	mu      sync.Mutex
 	queue   []string
@@ -82,6 +85,9 @@ func (sp *speaker) finish() error {
 	return sp.lastErr
 }
 
+// heard is how many sentences the caller began to hear.
+func (sp *speaker) heard() int { return int(sp.begun.Load()) }
+
 // silence drops what is queued and stops what is playing (barge-in).
 func (sp *speaker) silence() { sp.cancel() }
 
@@ -113,6 +119,7 @@ func (sp *speaker) run() {
 			sp.drop()
 			return
 		}
+		sp.begun.Add(1)
 		if err := sp.cl.speak(sp.ctx, next); err != nil && sp.ctx.Err() == nil {
 			sp.lastErr = err
 		}

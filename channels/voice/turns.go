@@ -107,7 +107,7 @@ func (cl *call) utterance(ctx context.Context, j job) error {
 func (cl *call) turn(ctx context.Context, in dialog.Inbound, notBefore time.Time) (dialog.Outcome, error) {
 	sp := cl.newSpeaker(ctx, notBefore)
 	// Barge-in silences the speaker and so also cancels the model's stream.
-	in.OnSentence, in.Interrupt = sp.say, sp.ctx.Done()
+	in.OnSentence, in.Interrupt, in.Heard = sp.say, sp.ctx.Done(), sp.heard
 	out, err := cl.ch.opts.Turns.CustomerMessage(ctx, in)
 	if err != nil {
 		_ = sp.finish()

@@ -62,36 +62,29 @@ for p in "${phrases[@]}"; do
 done
 
 # One sentence said in two pieces with a pause in the middle, longer than
-# the VAD's end of speech, as callers do ("I want to close ... my account."):
-# flite ends and starts each piece with silence, so the gap is about 0.6 s.
-#   NAME.wav / NAME.g722  slt, 16 kHz, made like the phrases above.
+# the VAD's end of speech, as callers do: NAME.wav / NAME.g722, slt at
+# 16 kHz, made like the phrases above. TRIM "yes" cuts flite's silence at
+# the joint (sox silence, -50 dB) so the gap is the pause alone; without it
+# flite's own silence adds about 0.4 s.
+#   close_account_paused  "I want to close ... my account." (gap ~0.6 s)
+#   return_sofa_paused    "Can I return ... a sofa?" (gap 0.32 s: the caller
+#                         is heard going on within 300 ms of the VAD's end)
 paused=(
-	"close_account_paused|0.2|I want to close|my account."
+	"close_account_paused|0.2|no|I want to close|my account."
+	"return_sofa_paused|0.32|yes|Can I return|a sofa?"
 )
 for p in "${paused[@]}"; do
-	IFS='|' read -r name pause first second <<<"$p"
+	IFS='|' read -r name pause trim first second <<<"$p"
 	flite -voice slt -t "$first" -o "$tmp/first.wav"
 	flite -voice slt -t "$second" -o "$tmp/second.wav"
-	sox -D "$tmp/first.wav" "$tmp/first_pause.wav" pad 0 "$pause"
+	if [[ $trim == yes ]]; then
+		sox -D "$tmp/first.wav" "$tmp/first_pause.wav" reverse silence 1 0.02 -50d reverse pad 0 "$pause"
+		sox -D "$tmp/second.wav" "$tmp/second_cut.wav" silence 1 0.02 -50d
+		mv "$tmp/second_cut.wav" "$tmp/second.wav"
+	else
+		sox -D "$tmp/first.wav" "$tmp/first_pause.wav" pad 0 "$pause"
+	fi
 	sox -D "$tmp/first_pause.wav" "$tmp/second.wav" "$tmp/joined.wav"
-	pad_to "$tmp/joined.wav" 320 "$out/$name.wav"
-	ffmpeg -hide_banner -loglevel error -y -bitexact -i "$out/$name.wav" \
-		-ar 16000 -ac 1 -c:a g722 -f g722 "$out/$name.g722"
-done
-
-# The same with flite's silence at the joint trimmed (sox silence, -50 dB),
-# so that the gap is the pause alone: short enough that the caller is heard
-# going on within 300 ms of the VAD's end of the first piece.
-tight=(
-	"return_sofa_paused|0.32|Can I return|a sofa?"
-)
-for p in "${tight[@]}"; do
-	IFS='|' read -r name pause first second <<<"$p"
-	flite -voice slt -t "$first" -o "$tmp/first.wav"
-	flite -voice slt -t "$second" -o "$tmp/second.wav"
-	sox -D "$tmp/first.wav" "$tmp/first_trim.wav" reverse silence 1 0.02 -50d reverse pad 0 "$pause"
-	sox -D "$tmp/second.wav" "$tmp/second_trim.wav" silence 1 0.02 -50d
-	sox -D "$tmp/first_trim.wav" "$tmp/second_trim.wav" "$tmp/joined.wav"
 	pad_to "$tmp/joined.wav" 320 "$out/$name.wav"
 	ffmpeg -hide_banner -loglevel error -y -bitexact -i "$out/$name.wav" \
 		-ar 16000 -ac 1 -c:a g722 -f g722 "$out/$name.g722"

@@ -38,7 +38,7 @@ type Inbound struct {
 	OnSentence func(string)
 	// Interrupt, when set, is closed when the customer talks over the
 	// reply (barge-in on a call). The responder's stream is cancelled; the
-	// sentences already handed to OnSentence are stored as the AI's reply,
+	// sentences OnSentence took before that are stored as the AI's reply,
 	// cut short, and the turn ends there. Only the reply is cancelled:
 	// what the turn stores or hands off is not, so a conversation is never
 	// left waiting for humans with no transfer under way.

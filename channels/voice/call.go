@@ -45,9 +45,9 @@ type call struct {
 	replyMu  sync.Mutex
 	replyEnd time.Time // end of the utterance being answered, until its reply starts
 
-	// heard counts utterances the caller started (the run loop adds);
+	// starts counts utterances the caller started (the run loop adds);
 	// resumed wakes a worker waiting to see whether the caller goes on.
-	heard   atomic.Int64
+	starts  atomic.Int64
 	resumed chan struct{}
 	held    string // the worker's: words waiting for the rest of the sentence
 }
@@ -184,7 +184,7 @@ func (cl *call) loop(ctx context.Context) error {
 			case media.VADSpeechEnd:
 				if stream != nil {
 					_ = stream.Write(frame)
-					cl.enqueue(job{utterance: stream, ended: time.Now(), seq: cl.heard.Load()})
+					cl.enqueue(job{utterance: stream, ended: time.Now(), seq: cl.starts.Load()})
 					stream = nil
 				}
 				continue

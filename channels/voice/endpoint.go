@@ -31,7 +31,7 @@ const joinWithin = 300 * time.Millisecond
 // speechStarts records that the caller started an utterance, for a worker
 // deciding whether the one before is finished. The run loop calls it.
 func (cl *call) speechStarts() {
-	cl.heard.Add(1)
+	cl.starts.Add(1)
 	select {
 	case cl.resumed <- struct{}{}:
 	default:
@@ -41,7 +41,7 @@ func (cl *call) speechStarts() {
 // goesOn reports whether the caller carried on talking after utterance j
 // (whose words are text) ended; see continueWithin.
 func (cl *call) goesOn(ctx context.Context, j job, text string) bool {
-	if cl.heard.Load() != j.seq {
+	if cl.starts.Load() != j.seq {
 		return true
 	}
 	if !unfinished(text) {
@@ -52,11 +52,11 @@ func (cl *call) goesOn(ctx context.Context, j job, text string) bool {
 	for {
 		select {
 		case <-cl.resumed: // possibly a stale wake-up: the count says
-			if cl.heard.Load() != j.seq {
+			if cl.starts.Load() != j.seq {
 				return true
 			}
 		case <-t.C:
-			return cl.heard.Load() != j.seq
+			return cl.starts.Load() != j.seq
 		case <-ctx.Done():
 			return false
 		}

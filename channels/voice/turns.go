@@ -91,7 +91,7 @@ func (cl *call) utterance(ctx context.Context, j job) error {
 	}
 	cl.held = ""
 	out, err := cl.turn(ctx, dialog.Inbound{ConversationID: cl.conv.ID, Text: text}, j.ended.Add(joinWithin))
-	if err == nil && out.Interrupted && out.Streamed == 0 && cl.heard.Load() != j.seq {
+	if err == nil && out.Interrupted && out.Streamed == 0 && cl.starts.Load() != j.seq {
 		// The caller went on before a word of the reply was said: their
 		// next words complete these.
 		cl.held = text

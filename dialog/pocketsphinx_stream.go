@@ -53,8 +53,12 @@ func (s *sphinxStream) Write(pcm []int16) error {
 		}
 		live, err := s.p.startProc(s.ctx, s.rate)
 		if err != nil {
+			// Not again for every frame: the batch run at Close will try
+			// once more and say what is wrong.
 			s.p.streams.Release(1)
-			return err
+			s.p.log.Warn("pocketsphinx: could not start a streaming recogniser; recognising at the end", "error", err)
+			s.batch = s.p.buffered(s.ctx, s.rate)
+			return s.batch.Write(pcm)
 		}
 		s.live = live
 	}

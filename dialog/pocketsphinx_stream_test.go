@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -98,5 +101,34 @@ func BenchmarkPocketsphinxEndOfSpeech(b *testing.B) {
 			}
 			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-after-speech")
 		})
+	}
+}
+
+// A recogniser that cannot be started is tried once per utterance, not
+// once per frame: the stream falls back to recognising at the end, which
+// says what is wrong.
+func TestPocketsphinxStartFailureFallsBackOnce(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "pocketsphinx_continuous")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := newTestSphinx(t, PocketsphinxConfig{Binary: bin})
+	if err := os.Remove(bin); err != nil { // gone after the start-up check
+		t.Fatal(err)
+	}
+	s, err := p.Start(context.Background(), 16000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if err := s.Write(make([]int16, 320)); err != nil {
+			t.Fatalf("Write: %v, want the audio kept for the end", err)
+		}
+	}
+	if _, err := s.Close(); err == nil || !strings.Contains(err.Error(), "pocketsphinx") {
+		t.Fatalf("Close: %v, want the recogniser's failure", err)
+	}
+	if !p.streams.TryAcquire(int64(runtime.NumCPU())) {
+		t.Fatal("the streaming slot was not given back")
 	}
 }

@@ -218,7 +218,20 @@ func (d *dialogCore) onReinvite(req *sip.Request, tx sip.ServerTransaction, cont
 		res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(rand.IntN(10))))
 		return tx.Respond(res)
 	}
-	defer d.inviting.Unlock()
+	ans, err := d.reinvite(req, tx, contact)
+	// The transaction is over (ACKed or refused): a peer that sees the
+	// update may send its next re-INVITE at once and must not get a 500.
+	d.inviting.Unlock()
+	if err != nil || ans == nil {
+		return err
+	}
+	d.pushUpdate(*ans)
+	return nil
+}
+
+// reinvite negotiates a re-INVITE and waits for its ACK; the Answer is nil
+// when the offer was refused (and answered so).
+func (d *dialogCore) reinvite(req *sip.Request, tx sip.ServerTransaction, contact sip.ContactHeader) (*Answer, error) {
 	offer := req.Body()
 	var ans Answer
 	var sdp []byte
@@ -227,21 +240,20 @@ func (d *dialogCore) onReinvite(req *sip.Request, tx sip.ServerTransaction, cont
 	} else {
 		var err error
 		if ans, err = d.sess.answer(offer); err != nil {
-			return d.srv.respondError(req, tx, err)
+			return nil, d.srv.respondError(req, tx, err)
 		}
 		sdp = ans.SDP
 	}
 	ack, err := d.awaitACK(d.ctx, tx, d.srv.okSDP(req, sdp, contact), nil)
 	if err != nil {
-		return fmt.Errorf("re-INVITE: %w", err)
+		return nil, fmt.Errorf("re-INVITE: %w", err)
 	}
 	if len(offer) == 0 {
 		if ans, err = ParseAnswer(sdp, ack.Body()); err != nil {
-			return fmt.Errorf("answer in ACK: %w", err)
+			return nil, fmt.Errorf("answer in ACK: %w", err)
 		}
 	}
-	d.pushUpdate(ans)
-	return nil
+	return &ans, nil
 }
 
 // onUpdate answers an UPDATE (RFC 3311): a session refresh without a body,

@@ -17,6 +17,13 @@ type Config struct {
 	Handoff   Handoff   `yaml:"handoff" json:"handoff"`
 	Responder Responder `yaml:"responder" json:"responder"`
 	Channels  Channels  `yaml:"channels" json:"channels"`
+	// Agents are the people who take handoffs at the desk (console, Slack).
+	// Empty: one agent, "agent", with SWITCHBOARD_AGENT_TOKEN or a token
+	// generated into data_dir/agent-token.
+	Agents []Agent `yaml:"agents" json:"agents"`
+	// Delivery tunes the outbox worker that sends replies out through
+	// each conversation's own channel.
+	Delivery Delivery `yaml:"delivery" json:"delivery"`
 
 	// File is the path the config was loaded from; not part of the YAML.
 	File string `yaml:"-" json:"-"`
@@ -67,6 +74,43 @@ type Handoff struct {
 	Fallback         Fallback          `yaml:"fallback" json:"fallback"`
 	Targets          map[string]Target `yaml:"targets" json:"targets"`
 	Messages         Messages          `yaml:"messages" json:"messages"`
+	// WhenNoAgent is what a handoff does while no agent is online: wait
+	// (the customer is told and the conversation waits in the queue) or
+	// follow_up (recorded for a human to follow up, as after hours).
+	WhenNoAgent string `yaml:"when_no_agent" json:"when_no_agent"`
+	// PII is what is masked wherever context leaves the store (summaries,
+	// SIP headers, Slack posts, forwarded mail); the transcript keeps all.
+	PII PII `yaml:"pii" json:"pii"`
+}
+
+// PII lists what is masked in context that leaves the store.
+type PII struct {
+	// MaskCards masks payment card numbers (13-19 digits that pass Luhn).
+	MaskCards bool `yaml:"mask_cards" json:"mask_cards"`
+	// Patterns are the admin's own regular expressions (RE2) to mask.
+	Patterns []string `yaml:"patterns" json:"patterns"`
+}
+
+// Agent is a person who takes handoffs. The token comes from the
+// environment variable TokenEnv or the file TokenFile (relative to the
+// config file), never from the config itself.
+type Agent struct {
+	Name        string `yaml:"name" json:"name"`                 // shown to customers: "Sam"
+	ID          string `yaml:"id" json:"id"`                     // recorded on claims and replies; defaults to the name lowercased
+	TokenEnv    string `yaml:"token_env" json:"token_env"`
+	TokenFile   string `yaml:"token_file" json:"token_file"`
+	SlackUserID string `yaml:"slack_user_id" json:"slack_user_id"` // optional: the agent's Slack identity
+}
+
+// Delivery tunes the outbox worker.
+type Delivery struct {
+	Workers      int           `yaml:"workers" json:"workers"`             // items sent at once per instance
+	Batch        int           `yaml:"batch" json:"batch"`                 // items leased per poll
+	Lease        time.Duration `yaml:"lease" json:"lease"`                 // how long a leased item is held before another instance may take it
+	PollInterval time.Duration `yaml:"poll_interval" json:"poll_interval"` // how often the outbox is polled when no wake-up came
+	MinBackoff   time.Duration `yaml:"min_backoff" json:"min_backoff"`     // first retry delay; doubles each attempt, with jitter
+	MaxBackoff   time.Duration `yaml:"max_backoff" json:"max_backoff"`
+	MaxAge       time.Duration `yaml:"max_age" json:"max_age"` // give up on an item this old: the conversation records "not delivered"
 }
 
 // Advanced sets each trigger by itself; used when Level is "advanced".
@@ -135,6 +179,8 @@ type Messages struct {
 	// TransferFailed is said when a live transfer reached nobody (no
 	// answer, busy, rejected) and a callback was recorded instead.
 	TransferFailed string `yaml:"transfer_failed" json:"transfer_failed"`
+	// NoAgent is said on a handoff while no agent is online.
+	NoAgent string `yaml:"no_agent" json:"no_agent"`
 }
 
 // Responder chooses who writes the AI's replies.

@@ -66,6 +66,8 @@ func validate(cfg *Config) []problem {
 	validateWeb(&c, cfg.Channels.Web)
 	validateVoice(&c, cfg.Channels.Voice)
 	validateResponder(&c, cfg.Responder)
+	validateAgents(&c, cfg.Agents)
+	validateDelivery(&c, cfg.Delivery)
 	return c
 }
 
@@ -141,6 +143,9 @@ func validateStore(c *checker, s Store) {
 }
 
 func validateHandoff(c *checker, h *Handoff) {
+	c.oneOf("handoff.when_no_agent", h.WhenNoAgent, []string{"wait", "follow_up"})
+	c.required("handoff.messages.no_agent", h.Messages.NoAgent)
+	validatePII(c, h.PII)
 	c.oneOf("handoff.level", h.Level, levelsOrAdvance)
 	if h.Level == "advanced" {
 		c.oneOf("handoff.advanced.frustration", h.Advanced.Frustration, []string{"off", "first_sign", "sustained"})

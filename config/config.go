@@ -95,8 +95,8 @@ type PII struct {
 // environment variable TokenEnv or the file TokenFile (relative to the
 // config file), never from the config itself.
 type Agent struct {
-	Name        string `yaml:"name" json:"name"`                 // shown to customers: "Sam"
-	ID          string `yaml:"id" json:"id"`                     // recorded on claims and replies; defaults to the name lowercased
+	Name        string `yaml:"name" json:"name"` // shown to customers: "Sam"
+	ID          string `yaml:"id" json:"id"`     // recorded on claims and replies; defaults to the name lowercased
 	TokenEnv    string `yaml:"token_env" json:"token_env"`
 	TokenFile   string `yaml:"token_file" json:"token_file"`
 	SlackUserID string `yaml:"slack_user_id" json:"slack_user_id"` // optional: the agent's Slack identity

@@ -47,5 +47,8 @@ type Message struct {
 	// stored once.
 	IdempotencyKey string
 
+	// Agent is the id of the agent who wrote a RoleAgent message.
+	Agent string
+
 	CreatedAt time.Time
 }

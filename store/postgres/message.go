@@ -12,12 +12,12 @@ import (
 	"switchboard/store/internal/rules"
 )
 
-const messageCols = `id, conversation_id, role, text, unresolved, gap, idempotency_key, created_at`
+const messageCols = `id, conversation_id, role, text, unresolved, gap, idempotency_key, agent, created_at`
 
 func scanMessage(r pgx.Row) (store.Message, error) {
 	var m store.Message
 	var key *string
-	err := r.Scan(&m.ID, &m.ConversationID, &m.Role, &m.Text, &m.Unresolved, &m.Gap, &key, &m.CreatedAt)
+	err := r.Scan(&m.ID, &m.ConversationID, &m.Role, &m.Text, &m.Unresolved, &m.Gap, &key, &m.Agent, &m.CreatedAt)
 	m.IdempotencyKey, m.CreatedAt = textOf(key), utc(m.CreatedAt)
 	return m, err
 }
@@ -48,10 +48,10 @@ func appendMessage(ctx context.Context, tx pgx.Tx, m store.Message, now time.Tim
 	if err := conversationExists(ctx, tx, m.ConversationID); err != nil {
 		return m, false, err
 	}
-	err := tx.QueryRow(ctx, `INSERT INTO messages (conversation_id, role, text, unresolved, gap, idempotency_key, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+	err := tx.QueryRow(ctx, `INSERT INTO messages (conversation_id, role, text, unresolved, gap, idempotency_key, agent, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (conversation_id, idempotency_key) DO NOTHING RETURNING id`,
-		m.ConversationID, m.Role, m.Text, m.Unresolved, m.Gap, nullText(m.IdempotencyKey), m.CreatedAt,
+		m.ConversationID, m.Role, m.Text, m.Unresolved, m.Gap, nullText(m.IdempotencyKey), m.Agent, m.CreatedAt,
 	).Scan(&m.ID)
 	if errors.Is(err, pgx.ErrNoRows) { // the key is already stored
 		row := tx.QueryRow(ctx, `SELECT `+messageCols+` FROM messages

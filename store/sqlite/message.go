@@ -11,13 +11,13 @@ import (
 	"switchboard/store/internal/rules"
 )
 
-const messageCols = `id, conversation_id, role, text, unresolved, gap, idempotency_key, created_at`
+const messageCols = `id, conversation_id, role, text, unresolved, gap, idempotency_key, agent, created_at`
 
 func scanMessage(r scanner) (store.Message, error) {
 	var m store.Message
 	var key sql.NullString
 	var created int64
-	err := r.Scan(&m.ID, &m.ConversationID, &m.Role, &m.Text, &m.Unresolved, &m.Gap, &key, &created)
+	err := r.Scan(&m.ID, &m.ConversationID, &m.Role, &m.Text, &m.Unresolved, &m.Gap, &key, &m.Agent, &created)
 	m.IdempotencyKey, m.CreatedAt = key.String, fromMicros(created)
 	return m, err
 }
@@ -45,10 +45,10 @@ func appendMessage(ctx context.Context, tx *sql.Tx, m store.Message, now time.Ti
 	if err := conversationExists(ctx, tx, m.ConversationID); err != nil {
 		return m, false, err
 	}
-	err := tx.QueryRowContext(ctx, `INSERT INTO messages (conversation_id, role, text, unresolved, gap, idempotency_key, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+	err := tx.QueryRowContext(ctx, `INSERT INTO messages (conversation_id, role, text, unresolved, gap, idempotency_key, agent, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (conversation_id, idempotency_key) DO NOTHING RETURNING id`,
-		m.ConversationID, m.Role, m.Text, m.Unresolved, m.Gap, nullText(m.IdempotencyKey), micros(m.CreatedAt),
+		m.ConversationID, m.Role, m.Text, m.Unresolved, m.Gap, nullText(m.IdempotencyKey), m.Agent, micros(m.CreatedAt),
 	).Scan(&m.ID)
 	if errors.Is(err, sql.ErrNoRows) { // the key is already stored
 		row := tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages

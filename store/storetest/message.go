@@ -43,7 +43,7 @@ func testAppend(t *testing.T, s store.Store) {
 	in := []store.Message{
 		{ConversationID: c.ID, Role: store.RoleCustomer, Text: "where is my order?"},
 		{ConversationID: c.ID, Role: store.RoleAI, Text: "I can't see it", Unresolved: true, Gap: store.GapMissingTool},
-		{ConversationID: c.ID, Role: store.RoleAgent, Text: "on its way", IdempotencyKey: "slack-1"},
+		{ConversationID: c.ID, Role: store.RoleAgent, Text: "on its way", IdempotencyKey: "slack-1", Agent: "sam"},
 		{ConversationID: c.ID, Role: store.RoleSystem, Text: ""},
 	}
 	var stored []store.Message
@@ -174,6 +174,6 @@ func checkMessages(t *testing.T, s store.Store, id store.ConversationID, want []
 
 func sameMessage(a, b store.Message) bool {
 	return a.ID == b.ID && a.ConversationID == b.ConversationID && a.Role == b.Role && a.Text == b.Text &&
-		a.Unresolved == b.Unresolved && a.Gap == b.Gap && a.IdempotencyKey == b.IdempotencyKey &&
+		a.Unresolved == b.Unresolved && a.Gap == b.Gap && a.IdempotencyKey == b.IdempotencyKey && a.Agent == b.Agent &&
 		a.CreatedAt.Equal(b.CreatedAt)
 }

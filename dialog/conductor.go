@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"switchboard/config"
+	"switchboard/events"
 	"switchboard/handoff"
 	"switchboard/store"
 )
@@ -78,11 +79,34 @@ type Conductor struct {
 	now     func() time.Time
 	log     *slog.Logger
 	locks   *keyedMutex
+	bus     events.Bus // nil: nobody listens
 }
 
+// ConductorOption sets an optional part of a Conductor.
+type ConductorOption func(*Conductor)
+
+// WithBus publishes every message and handoff a turn stores on bus, after
+// the store committed it.
+func WithBus(b events.Bus) ConductorOption { return func(c *Conductor) { c.bus = b } }
+
 // NewConductor wires a Conductor. live is called at the start of each turn.
-func NewConductor(st store.Store, live func() Live, m *Metrics, now func() time.Time, log *slog.Logger) *Conductor {
-	return &Conductor{store: st, live: live, metrics: m, now: now, log: log, locks: newKeyedMutex()}
+func NewConductor(st store.Store, live func() Live, m *Metrics, now func() time.Time, log *slog.Logger, opts ...ConductorOption) *Conductor {
+	c := &Conductor{store: st, live: live, metrics: m, now: now, log: log, locks: newKeyedMutex()}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// publish tells the bus; a failure is logged, never fatal to the turn:
+// streams catch up from the store.
+func (c *Conductor) publish(ctx context.Context, e events.Event) {
+	if c.bus == nil {
+		return
+	}
+	if err := c.bus.Publish(context.WithoutCancel(ctx), e); err != nil {
+		c.log.Warn("event not published", "kind", e.Kind, "conversation_id", e.ConversationID, "error", err)
+	}
 }
 
 // CustomerMessage handles one inbound customer message.
@@ -101,12 +125,15 @@ func (c *Conductor) CustomerMessage(ctx context.Context, in Inbound) (Outcome, e
 	}
 	out := Outcome{Conversation: conv, Message: msg, Duplicate: !created}
 	c.metrics.messages.WithLabelValues(conv.Channel, string(store.RoleCustomer)).Inc()
+	if created {
+		c.publish(ctx, events.Event{Kind: events.Message, ConversationID: conv.ID, State: conv.State, MessageID: msg.ID})
+	}
 	if !created || conv.State != store.StateAI {
 		// A redelivery was handled the first time; and once humans have
 		// the conversation the AI says nothing more in it.
 		return out, nil
 	}
-	t := &turn{c: c, live: c.live(), conv: conv, out: &out, explicit: in.Explicit, onSentence: in.OnSentence,
+	t := &turn{c: c, live: c.live(), conv: conv, state: conv.State, out: &out, explicit: in.Explicit, onSentence: in.OnSentence,
 		interrupt: in.Interrupt, heard: in.Heard}
 	if err := t.run(ctx); err != nil {
 		return out, fmt.Errorf("conversation %s: %w", conv.ID, err)
@@ -119,6 +146,7 @@ type turn struct {
 	c       *Conductor
 	live    Live
 	conv    store.Conversation
+	state   store.State // the conversation's state as the turn left it so far
 	history []store.Message
 	out     *Outcome
 	// explicit marks this turn's customer message as a request for a human
@@ -322,6 +350,7 @@ func (t *turn) say(ctx context.Context, m store.Message) error {
 		return fmt.Errorf("store AI message: %w", err)
 	}
 	t.history = append(t.history, stored)
+	t.c.publish(ctx, events.Event{Kind: events.Message, ConversationID: t.conv.ID, State: t.state, MessageID: stored.ID})
 	if stored.Text != "" { // a model that only called its transfer tool said nothing
 		t.out.Replies = append(t.out.Replies, stored)
 	}
@@ -352,6 +381,10 @@ func (t *turn) handOff(ctx context.Context, d handoff.Decision) error {
 		return fmt.Errorf("record handoff: %w", err)
 	}
 	t.out.Handoff = &stored
+	if stored.Status != store.HandoffFollowUp {
+		t.state = store.StatePendingHuman
+	}
+	t.c.publish(ctx, events.Event{Kind: events.Handoff, ConversationID: t.conv.ID, State: t.state, HandoffID: stored.ID})
 	t.c.metrics.observeHandoff(t.conv.Channel, d)
 	t.c.log.Info("handoff", "conversation_id", t.conv.ID, "channel", t.conv.Channel, "trigger", d.Trigger,
 		"reason", d.Reason, "topic", d.Topic, "status", stored.Status)

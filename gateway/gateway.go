@@ -20,7 +20,9 @@ import (
 	"switchboard/channels/voice"
 	"switchboard/channels/webchat"
 	"switchboard/config"
+	"switchboard/desk"
 	"switchboard/dialog"
+	"switchboard/events"
 	"switchboard/handoff"
 	"switchboard/sip"
 	"switchboard/store"
@@ -43,9 +45,15 @@ type Gateway struct {
 	store   store.Store
 	turns   *dialog.Conductor
 	web     *webchat.Server
-	voice   *voice.Channel
-	sip     *sip.Server // nil when the voice channel is off
-	now     func() time.Time
+	desk    *desk.Desk
+	bus     events.Bus
+	// instance names this process on the bus.
+	instance string
+	agents   *desk.Agents
+	presence *desk.Presence
+	voice    *voice.Channel
+	sip      *sip.Server // nil when the voice channel is off
+	now      func() time.Time
 
 	// live is everything a reload swaps at once, so a request never sees the
 	// new policy with the old config.
@@ -80,22 +88,46 @@ func New(ctx context.Context, opts Options, log *slog.Logger) (*Gateway, error) 
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	g := &Gateway{opts: opts, log: log, reg: reg, metrics: newMetrics(reg), store: st, now: time.Now}
+	g := &Gateway{opts: opts, log: log, reg: reg, metrics: newMetrics(reg), store: st, now: time.Now, instance: newInstanceName()}
 	g.live.Store(rt)
-	g.turns = dialog.NewConductor(st, g.dialogLive, dialog.NewMetrics(reg), g.now, log)
+	if err := g.wire(ctx, cfg); err != nil {
+		g.closeAll()
+		return nil, err
+	}
+	return g, nil
+}
+
+// wire builds what runs on the store: the bus, the conductor, the desk and
+// the channels.
+func (g *Gateway) wire(ctx context.Context, cfg *config.Config) error {
+	var err error
+	if g.bus, err = openBus(ctx, cfg, g.instance, g); err != nil {
+		return err
+	}
+	g.turns = dialog.NewConductor(g.store, g.dialogLive, dialog.NewMetrics(g.reg), g.now, g.log, dialog.WithBus(g.bus))
+	if g.desk, err = g.newDesk(cfg); err != nil {
+		return err
+	}
 	if cfg.Channels.Web.Enabled {
 		if g.web, err = g.newWebChat(cfg); err != nil {
-			st.Close()
-			return nil, err
+			return err
 		}
 	}
 	if cfg.Channels.Voice.Enabled {
 		if err := g.newVoice(ctx, cfg); err != nil {
-			st.Close()
-			return nil, err
+			return err
 		}
 	}
-	return g, nil
+	return nil
+}
+
+// closeAll releases the bus and the store.
+func (g *Gateway) closeAll() error {
+	var err error
+	if g.bus != nil {
+		err = g.bus.Close()
+	}
+	return errors.Join(err, g.store.Close())
 }
 
 // loadConfig reads the file and applies the command line over it.
@@ -223,6 +255,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if err := g.watchConfig(watchCtx); err != nil {
 		g.log.Warn("config changes will need SIGHUP", "error", err)
 	}
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	backgroundDone := g.runBackground(bgCtx)
 	errc := make(chan error, 2)
 	go func() { errc <- g.http.Serve(g.httpLn) }()
 	sipCtx, stopSIP := context.WithCancel(context.WithoutCancel(ctx))
@@ -254,8 +289,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 	// their media going.
 	stopSIP()
 	<-sipDone
-	if err := g.store.Close(); err != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("close store: %w", err))
+	stopBackground()
+	<-backgroundDone
+	if err := g.closeAll(); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("close: %w", err))
 	}
 	if errors.Is(runErr, http.ErrServerClosed) {
 		runErr = nil

@@ -16,10 +16,12 @@ func (g *Gateway) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", g.healthz)
 	mux.HandleFunc("GET /readyz", g.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{}))
+	// The desk serves every channel's conversations, with or without web chat.
+	g.desk.Register(mux)
+	mux.HandleFunc("GET /agent/conversations/{id}", agentLink)
+	mux.Handle("GET /", web.Handler())
 	if g.web != nil {
 		g.web.Register(mux)
-		mux.HandleFunc("GET /agent/conversations/{id}", agentLink)
-		mux.Handle("GET /", web.Handler())
 	}
 	return mux
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"switchboard/api"
 	"switchboard/dialog"
 	"switchboard/store"
 )
@@ -29,14 +30,14 @@ func (s *Server) customer(h customerHandler) http.HandlerFunc {
 
 func (s *Server) authCustomer(ctx context.Context, id, tok string) (store.Conversation, error) {
 	if tok == "" {
-		return store.Conversation{}, errorf(http.StatusUnauthorized, "a conversation token is required")
+		return store.Conversation{}, api.Errorf(http.StatusUnauthorized, "a conversation token is required")
 	}
 	c, err := s.o.Store.Conversation(ctx, store.ConversationID(id))
 	if err != nil {
 		return c, err
 	}
 	if !s.o.Tokens.CustomerOK(c.ID, tok) {
-		return c, errorf(http.StatusForbidden, "this token does not open this conversation")
+		return c, api.Errorf(http.StatusForbidden, "this token does not open this conversation")
 	}
 	return c, nil
 }
@@ -44,18 +45,18 @@ func (s *Server) authCustomer(ctx context.Context, id, tok string) (store.Conver
 func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {
 	live := s.o.Live()
 	if !s.limits.allowIP(r, live.Web.RateLimit.PerIP) {
-		s.writeError(w, r, errorf(http.StatusTooManyRequests, "too many requests; slow down"))
+		s.writeError(w, r, api.Errorf(http.StatusTooManyRequests, "too many requests; slow down"))
 		return
 	}
 	var in struct {
 		Channel string `json:"channel"`
 	}
-	if err := decode(w, r, &in); err != nil {
+	if err := api.Decode(w, r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if in.Channel != "web" {
-		s.writeError(w, r, errorf(http.StatusBadRequest, `channel must be "web"`))
+		s.writeError(w, r, api.Errorf(http.StatusBadRequest, `channel must be "web"`))
 		return
 	}
 	c, err := s.o.Store.CreateConversation(r.Context(), store.Conversation{Channel: "web", Customer: "web visitor"})
@@ -63,7 +64,7 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]string{"id": string(c.ID), "token": s.o.Tokens.Customer(c.ID)})
+	api.WriteJSON(w, http.StatusCreated, map[string]string{"id": string(c.ID), "token": s.o.Tokens.Customer(c.ID)})
 }
 
 func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, c store.Conversation) error {
@@ -71,7 +72,7 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, c store
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": c.ID, "state": c.State, "handoff": latestHandoff(hs)})
+	api.WriteJSON(w, http.StatusOK, map[string]any{"id": c.ID, "state": c.State, "handoff": api.LatestHandoff(hs)})
 	return nil
 }
 
@@ -80,7 +81,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, c store.Co
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": toMessages(ms)})
+	api.WriteJSON(w, http.StatusOK, map[string]any{"messages": api.ToMessages(ms, s.o.Names)})
 	return nil
 }
 
@@ -89,35 +90,35 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request, c store.Con
 		Text     string `json:"text"`
 		ClientID string `json:"client_id"`
 	}
-	if err := decode(w, r, &in); err != nil {
+	if err := api.Decode(w, r, &in); err != nil {
 		return err
 	}
 	if !s.limits.allowIP(r, s.o.Live().Web.RateLimit.PerIP) {
-		return errorf(http.StatusTooManyRequests, "too many requests; slow down")
+		return api.Errorf(http.StatusTooManyRequests, "too many requests; slow down")
 	}
 	msg, err := s.customerText(r.Context(), c, in.Text, in.ClientID)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"message": msg})
+	api.WriteJSON(w, http.StatusAccepted, map[string]any{"message": msg})
 	return nil
 }
 
 // customerText is a customer's message from either the API or the stream:
-// checked, handed to the conductor (which stores it before anything else),
-// and its outcome published.
-func (s *Server) customerText(ctx context.Context, c store.Conversation, text, clientID string) (messageJSON, error) {
+// checked and handed to the conductor, which stores it before anything
+// else and publishes what the turn led to.
+func (s *Server) customerText(ctx context.Context, c store.Conversation, text, clientID string) (api.Message, error) {
 	live := s.o.Live()
 	text = strings.TrimSpace(text)
 	switch {
 	case text == "":
-		return messageJSON{}, errorf(http.StatusBadRequest, "text is empty")
+		return api.Message{}, api.Errorf(http.StatusBadRequest, "text is empty")
 	case utf8.RuneCountInString(text) > live.Web.MaxMessageChars:
-		return messageJSON{}, errorf(http.StatusRequestEntityTooLarge, "a message holds at most %d characters", live.Web.MaxMessageChars)
+		return api.Message{}, api.Errorf(http.StatusRequestEntityTooLarge, "a message holds at most %d characters", live.Web.MaxMessageChars)
 	case len(clientID) > 64:
-		return messageJSON{}, errorf(http.StatusBadRequest, "client_id is longer than 64 characters")
+		return api.Message{}, api.Errorf(http.StatusBadRequest, "client_id is longer than 64 characters")
 	case !s.limits.allowConversation(string(c.ID), live.Web.RateLimit.PerConversation):
-		return messageJSON{}, errorf(http.StatusTooManyRequests, "too many messages; slow down")
+		return api.Message{}, api.Errorf(http.StatusTooManyRequests, "too many messages; slow down")
 	}
 	key := ""
 	if clientID != "" {
@@ -125,34 +126,9 @@ func (s *Server) customerText(ctx context.Context, c store.Conversation, text, c
 	}
 	out, err := s.o.Turns.CustomerMessage(ctx, dialog.Inbound{ConversationID: c.ID, Text: text, IdempotencyKey: key})
 	if err != nil {
-		return messageJSON{}, err
+		return api.Message{}, err
 	}
-	msg := toMessage(out.Message)
-	if !out.Duplicate {
-		s.publishOutcome(out)
-	}
-	return msg, nil
-}
-
-// publishOutcome tells the streams what a customer turn led to: the
-// message, the AI's replies, and a handoff to people if there was one.
-func (s *Server) publishOutcome(out dialog.Outcome) {
-	withHumans := out.Conversation.State != store.StateAI
-	id := string(out.Conversation.ID)
-	m := toMessage(out.Message)
-	s.hub.publish(event{Type: "message", ConversationID: id, Message: &m}, withHumans)
-	for _, r := range out.Replies {
-		m := toMessage(r)
-		s.hub.publish(event{Type: "message", ConversationID: id, Message: &m}, withHumans)
-	}
-	if h := out.Handoff; h != nil && h.Status != store.HandoffFollowUp {
-		text := ""
-		if n := len(out.Replies); n > 0 {
-			text = out.Replies[n-1].Text // the notice the conductor sent
-		}
-		s.hub.publish(event{Type: "handoff", ConversationID: id, Handoff: toHandoff(*h), Text: text}, true)
-		s.hub.publish(event{Type: "queue", ConversationID: id}, true)
-	}
+	return api.ToMessage(out.Message, s.o.Names), nil
 }
 
 func (s *Server) widgetConfig(w http.ResponseWriter, _ *http.Request) {
@@ -161,5 +137,5 @@ func (s *Server) widgetConfig(w http.ResponseWriter, _ *http.Request) {
 	if collect == nil {
 		collect = []string{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"company": live.Company, "collect": collect})
+	api.WriteJSON(w, http.StatusOK, map[string]any{"company": live.Company, "collect": collect})
 }

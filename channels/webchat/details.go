@@ -5,6 +5,8 @@ import (
 	"net/mail"
 	"strings"
 
+	"switchboard/api"
+	"switchboard/events"
 	"switchboard/store"
 )
 
@@ -36,20 +38,20 @@ func (d *details) validate() error {
 	for _, f := range detailFields {
 		v := strings.TrimSpace(*f.get(d))
 		if strings.ContainsAny(v, "\n\r;") {
-			return errorf(http.StatusBadRequest, "%s holds a line break or semicolon", strings.ToLower(f.label))
+			return api.Errorf(http.StatusBadRequest, "%s holds a line break or semicolon", strings.ToLower(f.label))
 		}
 		if len(v) > f.max {
-			return errorf(http.StatusBadRequest, "%s is longer than %d characters", strings.ToLower(f.label), f.max)
+			return api.Errorf(http.StatusBadRequest, "%s is longer than %d characters", strings.ToLower(f.label), f.max)
 		}
 		*f.get(d) = v
 		any = any || v != ""
 	}
 	if !any {
-		return errorf(http.StatusBadRequest, "give at least one detail")
+		return api.Errorf(http.StatusBadRequest, "give at least one detail")
 	}
 	if d.Email != "" {
 		if _, err := mail.ParseAddress(d.Email); err != nil {
-			return errorf(http.StatusBadRequest, "email is not an address")
+			return api.Errorf(http.StatusBadRequest, "email is not an address")
 		}
 	}
 	return nil
@@ -89,8 +91,11 @@ func latestDetails(ms []store.Message) *details {
 
 func (s *Server) postDetails(w http.ResponseWriter, r *http.Request, c store.Conversation) error {
 	var d details
-	if err := decode(w, r, &d); err != nil {
+	if err := api.Decode(w, r, &d); err != nil {
 		return err
+	}
+	if !s.limits.allowConversation(string(c.ID), s.o.Live().Web.RateLimit.PerConversation) {
+		return api.Errorf(http.StatusTooManyRequests, "too many requests; slow down")
 	}
 	if err := d.validate(); err != nil {
 		return err
@@ -99,9 +104,9 @@ func (s *Server) postDetails(w http.ResponseWriter, r *http.Request, c store.Con
 	if err != nil {
 		return err
 	}
-	mj := toMessage(m)
-	s.hub.publish(event{Type: "message", ConversationID: string(c.ID), Message: &mj}, true)
-	s.hub.publish(event{Type: "queue", ConversationID: string(c.ID)}, true)
+	if err := s.o.Bus.Publish(r.Context(), events.Event{Kind: events.Message, ConversationID: c.ID, State: c.State, MessageID: m.ID}); err != nil {
+		s.o.Log.Warn("event not published", "conversation_id", c.ID, "error", err)
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/config"
+	"switchboard/desk"
 	"switchboard/dialog/dialogtest"
 	"switchboard/store"
 )
@@ -24,6 +26,7 @@ type rig struct {
 	t     *testing.T
 	srv   *httptest.Server
 	chat  *Server
+	desk  *desk.Desk
 	store store.Store
 	live  Live
 }
@@ -32,18 +35,31 @@ func newRig(t *testing.T, edit func(*Live)) *rig {
 	t.Helper()
 	core := dialogtest.New(t, "balanced", nil)
 	cfg := core.Config
-	tokens, err := NewTokens(bytes.Repeat([]byte("s"), 32), map[string]string{"alice": agentToken, "bob": otherAgentToken})
+	tokens, err := NewTokens(bytes.Repeat([]byte("s"), 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, store: core.Store, live: Live{Web: cfg.Channels.Web, Handoff: cfg.Handoff, File: cfg.File, Company: core.KB.Company}}
+	agents, err := desk.LoadAgents([]config.Agent{{Name: "Alice", TokenEnv: "A"}, {Name: "Bob", TokenEnv: "B"}},
+		desk.Sources{Getenv: env{"A": agentToken, "B": otherAgentToken}.get}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, store: core.Store, live: Live{Web: cfg.Channels.Web, Handoff: cfg.Handoff, Company: core.KB.Company}}
 	if edit != nil {
 		edit(&r.live)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r.chat = New(Options{Store: core.Store, Turns: core.Turns, Live: func() Live { return r.live }, Tokens: tokens, Log: log, Now: time.Now})
+	r.chat = New(Options{Store: core.Store, Turns: core.Turns, Bus: core.Bus, Live: func() Live { return r.live },
+		Tokens: tokens, Names: agents.Name, Log: log, Now: time.Now})
+	r.desk = desk.New(desk.Options{Store: core.Store, Bus: core.Bus, Agents: agents,
+		Presence: desk.NewPresence(core.Bus, "test", time.Now, log), Routes: map[string]desk.Route{"web": desk.ByBus},
+		Live: func() desk.Live {
+			return desk.Live{Handoff: r.live.Handoff, File: cfg.File, AllowedOrigins: r.live.Web.AllowedOrigins,
+				MaxMessageChars: r.live.Web.MaxMessageChars}
+		}, Log: log, Now: time.Now})
 	mux := http.NewServeMux()
 	r.chat.Register(mux)
+	r.desk.Register(mux)
 	r.srv = httptest.NewServer(mux)
 	t.Cleanup(r.srv.Close)
 	return r
@@ -117,3 +133,8 @@ func (r *rig) messages(id, token string) []map[string]any {
 	}
 	return out
 }
+
+// env is an environment for desk.Sources.
+type env map[string]string
+
+func (e env) get(k string) string { return e[k] }

@@ -1,7 +1,8 @@
-// Package webchat is the web chat channel: the HTTP and WebSocket API that
-// the widget and the agent console use (api/openapi.yaml). It speaks HTTP
+// Package webchat is the web chat channel: the visitor's side of the HTTP
+// and WebSocket API that the widget uses (api/openapi.yaml). It speaks HTTP
 // and nothing else: every customer message goes to the dialog conductor,
-// which stores it and decides; this package delivers the outcome as events.
+// which stores it, decides and publishes on the bus; the visitor's stream
+// is a bus subscriber. The agents' side is the desk's.
 package webchat
 
 import (
@@ -9,8 +10,10 @@ import (
 	"net/http"
 	"time"
 
+	"switchboard/api"
 	"switchboard/config"
 	"switchboard/dialog"
+	"switchboard/events"
 	"switchboard/store"
 )
 
@@ -19,7 +22,6 @@ import (
 type Live struct {
 	Web     config.WebChannel
 	Handoff config.Handoff
-	File    string // the config file, for the settings view
 	Company string
 }
 
@@ -27,22 +29,23 @@ type Live struct {
 type Options struct {
 	Store  store.Store
 	Turns  *dialog.Conductor
+	Bus    events.Bus
 	Live   func() Live
 	Tokens *Tokens
+	Names  api.Names // agents' display names
 	Log    *slog.Logger
 	Now    func() time.Time
 }
 
-// Server serves the web chat and agent API.
+// Server serves the web chat API.
 type Server struct {
 	o      Options
-	hub    *hub
 	limits *limits
 }
 
 // New builds the channel.
 func New(o Options) *Server {
-	return &Server{o: o, hub: newHub(), limits: newLimits(o.Now)}
+	return &Server{o: o, limits: newLimits(o.Now)}
 }
 
 // Register adds the API's routes to mux.
@@ -59,17 +62,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 		customer("OPTIONS "+p, func(http.ResponseWriter, *http.Request) {})
 	}
 	mux.HandleFunc("GET /api/v1/conversations/{id}/stream", s.customerStream)
-
-	mux.HandleFunc("GET /api/v1/agent/queue", s.agent(s.queue))
-	mux.HandleFunc("GET /api/v1/agent/conversations/{id}", s.agent(s.agentConversation))
-	mux.HandleFunc("POST /api/v1/agent/conversations/{id}/claim", s.agent(s.claim))
-	mux.HandleFunc("POST /api/v1/agent/conversations/{id}/messages", s.agent(s.agentMessage))
-	mux.HandleFunc("POST /api/v1/agent/conversations/{id}/resolve", s.agent(s.resolve))
-	mux.HandleFunc("POST /api/v1/agent/conversations/{id}/return-to-ai", s.agent(s.returnToAI))
-	mux.HandleFunc("GET /api/v1/agent/stream", s.agentStream)
-	mux.HandleFunc("GET /api/v1/agent/insights", s.agent(s.insights))
-	mux.HandleFunc("GET /api/v1/agent/settings", s.agent(s.settings))
 }
 
-// Subscribers is how many streams are open, for metrics and tests.
-func (s *Server) Subscribers() int { return s.hub.count() }
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	api.WriteError(w, r, s.o.Log, err)
+}

@@ -17,6 +17,7 @@ import (
 
 	"switchboard/config"
 	"switchboard/dialog"
+	"switchboard/events"
 	"switchboard/handoff"
 	"switchboard/store/sqlite"
 )
@@ -28,6 +29,7 @@ type Core struct {
 	Config  *config.Config // the shipped config, with the level asked for
 	Metrics *dialog.Metrics
 	KB      *dialog.Knowledge
+	Bus     *events.InProcess // the conductor publishes here
 }
 
 var (
@@ -88,8 +90,10 @@ func NewWith(t testing.TB, level string, now func() time.Time,
 	live := dialog.Live{Policy: policy, Responder: r, Handoff: cfg.Handoff}
 	m := dialog.NewMetrics(prometheus.NewRegistry())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	turns := dialog.NewConductor(st, func() dialog.Live { return live }, m, now, log)
-	return &Core{Store: st, Turns: turns, Config: &cfg, Metrics: m, KB: kb}
+	bus := events.NewInProcess("test")
+	t.Cleanup(func() { bus.Close() })
+	turns := dialog.NewConductor(st, func() dialog.Live { return live }, m, now, log, dialog.WithBus(bus))
+	return &Core{Store: st, Turns: turns, Config: &cfg, Metrics: m, KB: kb, Bus: bus}
 }
 
 func policyAt(h config.Handoff) (*handoff.Policy, error) {

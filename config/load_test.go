@@ -137,29 +137,42 @@ func TestConfigReportsEveryErrorInOnePass(t *testing.T) {
 			[]located{{"workers: many", `delivery.workers: "many" is not a valid whole number`}, {"batch: 0", "delivery.batch: 0 must be between 1 and 1000"}}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			text := shipped(t)
-			for _, e := range tt.edits {
-				if !strings.Contains(text, e.old) {
-					t.Fatalf("%q not in the shipped config", e.old)
-				}
-				text = strings.Replace(text, e.old, e.new, 1)
-			}
-			_, err := Parse("bad.yaml", []byte(text))
-			var errs Errors
-			if !errors.As(err, &errs) {
-				t.Fatalf("want config.Errors, got %v", err)
-			}
-			if len(errs) != len(tt.want) {
-				t.Fatalf("got %d errors, want %d:\n%s", len(errs), len(tt.want), errs)
-			}
-			for i, w := range tt.want {
-				want := "bad.yaml:" + itoa(lineOf(t, text, w.anchor)) + ": " + w.want
-				if !strings.HasPrefix(errs[i].Error(), want) {
-					t.Errorf("error %d = %s\nwant     %s", i, errs[i], want)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantErrors(t, tt.edits, tt.want) })
+	}
+}
+
+// edited is the shipped file with edits applied, each to the first place
+// its old text is found.
+func edited(t *testing.T, edits []edit) string {
+	t.Helper()
+	text := shipped(t)
+	for _, e := range edits {
+		if !strings.Contains(text, e.old) {
+			t.Fatalf("%q not in the shipped config", e.old)
+		}
+		text = strings.Replace(text, e.old, e.new, 1)
+	}
+	return text
+}
+
+// wantErrors parses the shipped file with edits and checks that the errors
+// are exactly want, in order.
+func wantErrors(t *testing.T, edits []edit, want []located) {
+	t.Helper()
+	text := edited(t, edits)
+	_, err := Parse("bad.yaml", []byte(text))
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("want config.Errors, got %v", err)
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%s", len(errs), len(want), errs)
+	}
+	for i, w := range want {
+		line := "bad.yaml:" + itoa(lineOf(t, text, w.anchor)) + ": " + w.want
+		if !strings.HasPrefix(errs[i].Error(), line) {
+			t.Errorf("error %d = %s\nwant     %s", i, errs[i], line)
+		}
 	}
 }
 

@@ -56,7 +56,7 @@ func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
 		anchor   string // text on the line the error must point at
 		want     string // key and message fragment
 	}{
-		{"unknown top-level key", "data_dir: ./data", "data_dir: ./data\nverbose: true", "verbose: true", "verbose: unknown key"},
+		{"unknown top-level key", "data_dir: ../data", "data_dir: ../data\nverbose: true", "verbose: true", "verbose: unknown key"},
 		{"unknown nested key", "    threshold: -0.7", "    threshold: -0.7\n    treshold: 2", "treshold: 2", "handoff.frustration.treshold: unknown key"},
 		{"wrong type", "failed_turns: 2", "failed_turns: two", "failed_turns: two", `handoff.failed_turns: "two" is not a valid whole number`},
 		{"bad duration", "ring_timeout: 30s", "ring_timeout: soon", "ring_timeout: soon", "handoff.targets.support_line.ring_timeout:"},
@@ -67,7 +67,7 @@ func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
 		{"unknown target", "default: agent_console", "default: nobody", "default: nobody", `handoff.fallback.default: "nobody" is not a target`},
 		{"dsn in file", "dsn_env: SWITCHBOARD_DATABASE_URL", "dsn_env: postgres://u:p@h/db", "dsn_env: postgres", "store.postgres.dsn_env: names an environment variable"},
 		{"bad address", `http: ":8080"`, `http: "8080"`, `http: "8080"`, `listen.http: "8080" is not a host:port`},
-		{"duplicate key", "data_dir: ./data", "data_dir: ./data\ndata_dir: ./other", "data_dir: ./other", "data_dir: key appears twice"},
+		{"duplicate key", "data_dir: ../data", "data_dir: ../data\ndata_dir: ./other", "data_dir: ./other", "data_dir: key appears twice"},
 		{"open trunk", "allow: [127.0.0.0/8, \"::1/128\"]", "allow: [0.0.0.0/0]", "allow: [0.0.0.0/0]", "channels.voice.trunks[0].allow: allowing every address needs credentials"},
 		{"bad trunk cidr", "allow: [127.0.0.0/8, \"::1/128\"]", "allow: [localhost]", "allow: [localhost]", `channels.voice.trunks[0].allow[0]: "localhost" is not a CIDR`},
 		{"bad codec", "codecs: [G722, PCMU, PCMA]", "codecs: [G729]", "codecs: [G729]", `channels.voice.codecs[0]: "G729" is not one of`},
@@ -109,13 +109,13 @@ func TestConfigReportsEveryErrorInOnePass(t *testing.T) {
 		want  []located // every error, in order
 	}{
 		{"unknown key and bad value",
-			[]edit{{"data_dir: ./data", "data_dir: ./data\nbogus: 1"}, {"level: balanced", "level: fast"}},
+			[]edit{{"data_dir: ../data", "data_dir: ../data\nbogus: 1"}, {"level: balanced", "level: fast"}},
 			[]located{{"bogus: 1", "bogus: unknown key"}, {"level: fast", `handoff.level: "fast" is not one of`}}},
 		{"bad values around an unknown nested key",
 			[]edit{{"level: balanced", "level: fast"}, {"    threshold: -0.7", "    threshold: -0.7\n    treshold: 2"}, {"failed_turns: 2", "failed_turns: 0"}},
 			[]located{{"level: fast", "handoff.level:"}, {"treshold: 2", "handoff.frustration.treshold: unknown key"}, {"failed_turns: 0", "handoff.failed_turns: 0 must be between 1 and 20"}}},
 		{"wrong type is one error",
-			[]edit{{"data_dir: ./data", "data_dir: ./data\nbogus: 1"}, {"failed_turns: 2", "failed_turns: two"}},
+			[]edit{{"data_dir: ../data", "data_dir: ../data\nbogus: 1"}, {"failed_turns: 2", "failed_turns: two"}},
 			[]located{{"bogus: 1", "bogus: unknown key"}, {"failed_turns: two", `handoff.failed_turns: "two" is not a valid whole number`}}},
 		{"wrong type inside a range is not also a bad range",
 			[]edit{{"level: balanced", "level: fast"}, {"rtp_ports: {min: 20000,", "rtp_ports: {min: low,"}},
@@ -127,7 +127,7 @@ func TestConfigReportsEveryErrorInOnePass(t *testing.T) {
 			[]edit{{"    agent_console:\n      kind: console", "    agent_console: console"}, {"level: balanced", "level: fast"}},
 			[]located{{"level: fast", "handoff.level:"}, {"agent_console: console", "handoff.targets.agent_console: expected a mapping of keys"}}},
 		{"duplicate key and bad value",
-			[]edit{{"data_dir: ./data", "data_dir: ./data\ndata_dir: ./other"}, {"workers: 8", "workers: 0"}},
+			[]edit{{"data_dir: ../data", "data_dir: ../data\ndata_dir: ./other"}, {"workers: 8", "workers: 0"}},
 			[]located{{"data_dir: ./other", "data_dir: key appears twice"}, {"workers: 0", "delivery.workers: 0 must be between 1 and 256"}}},
 		{"duplicate key in a map",
 			[]edit{{"level: balanced", "level: fast"}, {"    voice: quick ", "    voice: quick\n    voice: eager "}},

@@ -34,7 +34,7 @@ func TestCheckConfigPrintsEveryError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := strings.Replace(string(b), "data_dir: ./data", "data_dir: ./data\nbogus: 1", 1)
+	text := strings.Replace(string(b), "data_dir: ../data", "data_dir: ../data\nbogus: 1", 1)
 	text = strings.Replace(text, "level: balanced", "level: fast", 1)
 	text = strings.Replace(text, "failed_turns: 2", "failed_turns: two", 1)
 	path := filepath.Join(t.TempDir(), "bad.yaml")

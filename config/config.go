@@ -11,7 +11,7 @@ import "time"
 // and validation says when that is not allowed.
 type Config struct {
 	Listen    Listen    `yaml:"listen" json:"listen"`
-	DataDir   string    `yaml:"data_dir" json:"data_dir"`
+	DataDir   string    `yaml:"data_dir" json:"data_dir"` // as written: relative to the file's folder, see ResolvePath
 	Log       Log       `yaml:"log" json:"log"`
 	Store     Store     `yaml:"store" json:"store"`
 	Handoff   Handoff   `yaml:"handoff" json:"handoff"`

@@ -65,7 +65,10 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
-// Parse decodes and validates data as the config file named file.
+// Parse decodes and validates data as the config file named file. It
+// reports every problem in one pass: keys and values that do not fit the
+// config's shape are left out, the rest is decoded and validated, and the
+// errors of both kinds come back sorted by line.
 func Parse(file string, data []byte) (*Config, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -78,19 +81,23 @@ func Parse(file string, data []byte) (*Config, error) {
 	if len(root.Content) == 0 {
 		return nil, Errors{{File: file, Msg: "file is empty"}}
 	}
-	doc := root.Content[0]
 	w := walker{file: file, lines: map[string]int{}}
-	w.check(doc, reflect.TypeFor[Config](), "")
-	if len(w.errs) > 0 {
+	doc := w.check(root.Content[0], reflect.TypeFor[Config](), "")
+	if doc == nil || w.nodes > maxNodes {
 		return nil, w.sorted()
 	}
 	cfg := &Config{}
 	if err := doc.Decode(cfg); err != nil {
-		return nil, Errors{{File: file, Msg: err.Error()}}
+		// The walker leaves out whatever would not decode, so this is a
+		// shape it does not know yet; report it rather than guess.
+		w.add(0, "", err.Error())
+		return nil, w.sorted()
 	}
 	cfg.File = file
 	for _, e := range validate(cfg) {
-		w.add(w.lineOf(e.Key), e.Key, e.Msg)
+		if !w.explained(e.Key) {
+			w.add(w.lineOf(e.Key), e.Key, e.Msg)
+		}
 	}
 	if len(w.errs) > 0 {
 		return nil, w.sorted()
@@ -119,14 +126,44 @@ func syntaxError(file string, err error) FieldError {
 // walker checks a YAML node tree against the Go type it will decode into,
 // so that unknown keys and wrong types are reported with their line and
 // full key path, all of them at once (yaml.v3 alone stops short of that).
+// It returns the tree without the parts in error, so that the rest can still
+// be decoded and validated.
 type walker struct {
 	file  string
 	errs  Errors
 	lines map[string]int
+	// broken are the keys with an error here: validation, which sees their
+	// zero value instead, has nothing to add about them.
+	broken []string
+	nodes  int
 }
 
 func (w *walker) add(line int, key, msg string) {
 	w.errs = append(w.errs, FieldError{File: w.file, Line: line, Key: key, Msg: msg})
+}
+
+// drop records an error at key and leaves its value out of the decode.
+func (w *walker) drop(line int, key, msg string) *yaml.Node {
+	w.add(line, key, msg)
+	w.broken = append(w.broken, key)
+	return nil
+}
+
+// explained reports whether a validation problem at key is already told by
+// a structural error: at the key itself, at a part of its value, or at the
+// value it is part of (a range whose min had the wrong type).
+func (w *walker) explained(key string) bool {
+	for _, b := range w.broken {
+		if within(key, b) || within(b, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether key is path or a key under it.
+func within(key, path string) bool {
+	return key == path || strings.HasPrefix(key, path+".") || strings.HasPrefix(key, path+"[")
 }
 
 func (w *walker) sorted() Errors {
@@ -149,89 +186,144 @@ func (w *walker) lineOf(key string) int {
 	return 0
 }
 
-// maxDepth bounds nesting, which also stops self-referencing aliases.
-const maxDepth = 16
+const (
+	// maxDepth bounds nesting, which also stops self-referencing aliases.
+	maxDepth = 16
+	// maxNodes bounds the values walked, so that aliases of aliases cannot
+	// make a small file expand into billions of them; a config written by
+	// hand holds a few hundred.
+	maxNodes = 1 << 17
+)
 
-func (w *walker) check(n *yaml.Node, t reflect.Type, path string) {
+// check walks n against t and returns what of it decodes into t: n, a copy
+// of it without the parts in error, or nil when none of it does.
+func (w *walker) check(n *yaml.Node, t reflect.Type, path string) *yaml.Node {
 	if path != "" {
 		w.lines[path] = n.Line
 	}
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
+	if w.nodes++; w.nodes > maxNodes {
+		if w.nodes == maxNodes+1 {
+			w.add(n.Line, path, fmt.Sprintf("the file holds more than %d values, counting each use of an alias", maxNodes))
+		}
+		return nil
+	}
 	if strings.Count(path, ".")+strings.Count(path, "[") > maxDepth {
-		w.add(n.Line, path, "nested too deeply")
-		return
+		return w.drop(n.Line, path, "nested too deeply")
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return
+		return n
 	}
 	switch {
 	case t.Kind() == reflect.Struct && t.String() != "time.Time":
-		w.checkStruct(n, t, path)
+		return w.checkStruct(n, t, path)
 	case t.Kind() == reflect.Map:
-		w.checkMap(n, t, path)
+		return w.checkMap(n, t, path)
 	case t.Kind() == reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			w.add(n.Line, path, "expected a list")
-			return
-		}
-		for i, c := range n.Content {
-			w.check(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
-		}
+		return w.checkList(n, t, path)
 	default:
-		w.checkScalar(n, t, path)
+		return w.checkScalar(n, t, path)
 	}
 }
 
-func (w *walker) checkStruct(n *yaml.Node, t reflect.Type, path string) {
+func (w *walker) checkStruct(n *yaml.Node, t reflect.Type, path string) *yaml.Node {
 	if n.Kind != yaml.MappingNode {
-		w.add(n.Line, path, "expected a mapping of keys")
-		return
+		return w.drop(n.Line, path, "expected a mapping of keys")
 	}
 	fields := yamlFields(t)
 	seen := map[string]bool{}
+	kept := *n
+	kept.Content = nil
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		key := join(path, k.Value)
 		if seen[k.Value] {
-			w.add(k.Line, key, "key appears twice")
+			w.drop(k.Line, key, "key appears twice")
 			continue
 		}
 		seen[k.Value] = true
 		f, ok := fields[k.Value]
 		if !ok {
-			w.add(k.Line, key, "unknown key"+suggest(k.Value, fields))
+			w.drop(k.Line, key, "unknown key"+suggest(k.Value, fields))
 			continue
 		}
 		w.lines[key] = k.Line
-		w.check(v, f.Type, key)
+		if c := w.check(v, f.Type, key); c != nil {
+			kept.Content = append(kept.Content, k, c)
+		}
 		w.lines[key] = k.Line
 	}
+	return &kept
 }
 
-func (w *walker) checkMap(n *yaml.Node, t reflect.Type, path string) {
+// checkMap keeps an entry whose value is in error with the zero value, so
+// that the key is still there for whatever refers to it by name.
+func (w *walker) checkMap(n *yaml.Node, t reflect.Type, path string) *yaml.Node {
 	if n.Kind != yaml.MappingNode {
-		w.add(n.Line, path, "expected a mapping of keys")
-		return
+		return w.drop(n.Line, path, "expected a mapping of keys")
 	}
+	seen := map[string]bool{}
+	kept := *n
+	kept.Content = nil
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		key := join(path, k.Value)
-		w.check(v, t.Elem(), key)
+		switch {
+		case k.Kind != yaml.ScalarNode:
+			w.drop(k.Line, path, "expected a name as the key, not a "+kindName(k.Kind))
+			continue
+		case seen[k.Value]:
+			w.drop(k.Line, key, "key appears twice")
+			continue
+		}
+		seen[k.Value] = true
+		c := w.check(v, t.Elem(), key)
+		if c == nil {
+			c = zero(t.Elem())
+		}
+		kept.Content = append(kept.Content, k, c)
 		w.lines[key] = k.Line
 	}
+	return &kept
 }
 
-func (w *walker) checkScalar(n *yaml.Node, t reflect.Type, path string) {
+// checkList keeps an item in error as the zero value, so that the items
+// after it keep their places and the keys that name them.
+func (w *walker) checkList(n *yaml.Node, t reflect.Type, path string) *yaml.Node {
+	if n.Kind != yaml.SequenceNode {
+		return w.drop(n.Line, path, "expected a list")
+	}
+	kept := *n
+	kept.Content = make([]*yaml.Node, len(n.Content))
+	for i, c := range n.Content {
+		if kept.Content[i] = w.check(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); kept.Content[i] == nil {
+			kept.Content[i] = zero(t.Elem())
+		}
+	}
+	return &kept
+}
+
+func (w *walker) checkScalar(n *yaml.Node, t reflect.Type, path string) *yaml.Node {
 	if n.Kind != yaml.ScalarNode {
-		w.add(n.Line, path, "expected a single value, not a "+kindName(n.Kind))
-		return
+		return w.drop(n.Line, path, "expected a single value, not a "+kindName(n.Kind))
 	}
 	v := reflect.New(t)
 	if err := n.Decode(v.Interface()); err != nil {
-		w.add(n.Line, path, fmt.Sprintf("%q is not a valid %s", n.Value, typeName(t)))
+		return w.drop(n.Line, path, fmt.Sprintf("%q is not a valid %s", n.Value, typeName(t)))
 	}
+	return n
+}
+
+// zero is the node of t's zero value. A null will not do: yaml.v3 leaves a
+// null item out of a list of strings or structs, moving the ones after it.
+func zero(t reflect.Type) *yaml.Node {
+	var n yaml.Node
+	if err := n.Encode(reflect.Zero(t).Interface()); err != nil {
+		panic(fmt.Sprintf("config: encoding the zero %s: %v", t, err)) // only the config's own types get here
+	}
+	return &n
 }
 
 func yamlFields(t reflect.Type) map[string]reflect.StructField {

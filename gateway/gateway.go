@@ -33,7 +33,7 @@ type Options struct {
 	ConfigPath string
 	HTTPAddr   string // overrides listen.http when set
 	SIPAddr    string // overrides listen.sip when set
-	DataDir    string // overrides data_dir when set
+	DataDir    string // overrides data_dir when set; relative to the working directory
 }
 
 // Gateway is one running Switchboard.
@@ -142,8 +142,13 @@ func loadConfig(opts Options) (*config.Config, error) {
 	if opts.SIPAddr != "" {
 		cfg.Listen.SIP = opts.SIPAddr
 	}
+	// data_dir is relative to the file's folder, like every path in it; a
+	// --data given on the command line is relative to the working directory,
+	// like any command-line path.
 	if opts.DataDir != "" {
 		cfg.DataDir = opts.DataDir
+	} else {
+		cfg.DataDir = cfg.ResolvePath(cfg.DataDir)
 	}
 	return cfg, nil
 }

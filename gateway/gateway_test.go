@@ -123,3 +123,67 @@ func TestRunDrainsOnCancel(t *testing.T) {
 }
 
 func asErrors(err error, target *config.Errors) bool { return errors.As(err, target) }
+
+// TestDataDirIsRelativeToTheConfigFile: data_dir is found from the config
+// file's folder wherever the gateway is started; --data from the working
+// directory, like any path on a command line.
+func TestDataDirIsRelativeToTheConfigFile(t *testing.T) {
+	cfg := fixture(t)
+	dir := filepath.Dir(cfg)
+	orig, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	tests := []struct{ dataDir, flag, want string }{
+		{"../data", "", filepath.Join(filepath.Dir(dir), "data")}, // the shipped value
+		{"./state", "", filepath.Join(dir, "state")},
+		{"/var/lib/switchboard", "", "/var/lib/switchboard"},
+		{"./state", "elsewhere", "elsewhere"},
+		{"./state", "/srv/data", "/srv/data"},
+	}
+	for _, tt := range tests {
+		text := strings.Replace(string(orig), "data_dir: ../data", "data_dir: "+tt.dataDir, 1)
+		if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := loadConfig(Options{ConfigPath: cfg, DataDir: tt.flag})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.DataDir != tt.want {
+			t.Errorf("data_dir %s, --data %q: data dir %s, want %s", tt.dataDir, tt.flag, c.DataDir, tt.want)
+		}
+	}
+}
+
+// TestStateLivesBesideTheConfigFile: started from another folder, the
+// gateway keeps its SQLite file and generated secrets under the data_dir
+// the config file names, not under the working directory.
+func TestStateLivesBesideTheConfigFile(t *testing.T) {
+	cfg := fixture(t)
+	edit(t, cfg, "data_dir: ../data", "data_dir: ./state")
+	wd := t.TempDir()
+	t.Chdir(wd)
+	t.Setenv("SWITCHBOARD_SECRET", "")
+	t.Setenv("SWITCHBOARD_AGENT_TOKEN", "")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	g, err := New(context.Background(), Options{ConfigPath: cfg, HTTPAddr: "127.0.0.1:0", SIPAddr: "127.0.0.1:0"}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := g.Run(ctx); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	state := filepath.Join(filepath.Dir(cfg), "state")
+	for _, name := range []string{"switchboard.db", "secret", "agent-token"} {
+		if _, err := os.Stat(filepath.Join(state, name)); err != nil {
+			t.Errorf("%s not in the data dir beside the config: %v", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(wd, "state")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state created under the working directory (%v)", err)
+	}
+}

@@ -26,29 +26,38 @@ func TestCheckConfigAcceptsTheShippedFile(t *testing.T) {
 	}
 }
 
+// TestCheckConfigPrintsEveryError: an unknown key and bad values elsewhere
+// in the file are all reported by one run, in file order, each as
+// file:line:key.
 func TestCheckConfigPrintsEveryError(t *testing.T) {
 	b, err := os.ReadFile(shippedConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := strings.Replace(string(b), "level: balanced", "level: fast", 1)
-	text = strings.Replace(text, "failed_turns: 2", "failed_turns: 0", 1)
+	text := strings.Replace(string(b), "data_dir: ../data", "data_dir: ../data\nbogus: 1", 1)
+	text = strings.Replace(text, "level: balanced", "level: fast", 1)
+	text = strings.Replace(text, "failed_turns: 2", "failed_turns: two", 1)
 	path := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
 	err = run(context.Background(), []string{"check-config", path}, nil, &out, &errOut)
-	if !errors.Is(err, errInvalid) {
-		t.Fatalf("want errInvalid, got %v", err)
+	if !errors.Is(err, errInvalid) || !strings.Contains(err.Error(), "3 error(s)") {
+		t.Fatalf("want errInvalid with 3 errors, got %v", err)
 	}
-	got := errOut.String()
-	for _, want := range []string{
-		fmt.Sprintf("%s:%d: handoff.level:", path, lineOf(text, "level: fast")),
-		fmt.Sprintf("%s:%d: handoff.failed_turns:", path, lineOf(text, "failed_turns: 0")),
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("missing %q in:\n%s", want, got)
+	got := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	want := []string{
+		fmt.Sprintf("%s:%d: bogus: unknown key", path, lineOf(text, "bogus: 1")),
+		fmt.Sprintf("%s:%d: handoff.level: \"fast\" is not one of", path, lineOf(text, "level: fast")),
+		fmt.Sprintf("%s:%d: handoff.failed_turns: \"two\" is not a valid whole number", path, lineOf(text, "failed_turns: two")),
+	}
+	if len(got) != len(want) {
+		t.Fatalf("want %d lines, got:\n%s", len(want), errOut.String())
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("line %d = %q\nwant %q...", i+1, got[i], want[i])
 		}
 	}
 }

@@ -189,7 +189,7 @@ func TestServeRefusesInvalidConfig(t *testing.T) {
 	dir := configDir(t)
 	cfg := filepath.Join(dir, "switchboard.yaml")
 	orig, _ := os.ReadFile(cfg)
-	if err := os.WriteFile(cfg, []byte(strings.Replace(string(orig), "data_dir: ./data", "data_dir: ./data\nbogus: 1", 1)), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(orig), "data_dir: ../data", "data_dir: ../data\nbogus: 1", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command(bin, "serve", "--config", cfg, "--http", "127.0.0.1:0").CombinedOutput()

@@ -8,10 +8,10 @@ CONFIG   ?= configs/switchboard.yaml
 # listens with pocketsphinx (phone calls); the suite also needs the
 # PostgreSQL client (pg_isready), Chromium for the browser tests and
 # sip-tester (sipp, with its RTP and DTMF captures) and baresip (a real
-# softphone) for the phone tests; the suite's PostgreSQL runs at
-# 127.0.0.1:5432.
+# softphone) for the phone tests, and kamailio for the load-balancing
+# example (configs/kamailio); the suite's PostgreSQL runs at 127.0.0.1:5432.
 RUN_DEBS  := flite pocketsphinx pocketsphinx-en-us
-TEST_DEBS := $(RUN_DEBS) postgresql-client chromium sip-tester baresip
+TEST_DEBS := $(RUN_DEBS) postgresql-client chromium sip-tester baresip kamailio
 
 .PHONY: all build run call test bench lint fuzz deps clean
 

@@ -56,7 +56,13 @@ func configDir(t *testing.T) string {
 
 func startServer(t *testing.T, bin, cfg string) *server {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--config", cfg, "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--data", t.TempDir())
+	return launch(t, exec.Command(bin, "serve", "--config", cfg, "--http", "127.0.0.1:0", "--sip", "127.0.0.1:0", "--data", t.TempDir()))
+}
+
+// launch starts a serve command, reads its JSON log and waits until the
+// gateway has started.
+func launch(t *testing.T, cmd *exec.Cmd) *server {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -50,7 +50,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config
 	$(GO) test -run '^$$' -fuzz '^FuzzKnowledgeLoad$$' -fuzztime $(FUZZTIME) ./dialog
 	$(GO) test -run '^$$' -fuzz '^FuzzDecide$$' -fuzztime $(FUZZTIME) ./handoff
-	$(GO) test -run '^$$' -fuzz '^FuzzDetailsRoundTrip$$' -fuzztime $(FUZZTIME) ./channels/webchat
+	$(GO) test -run '^$$' -fuzz '^FuzzDetailsRoundTrip$$' -fuzztime $(FUZZTIME) ./handoff
+	$(GO) test -run '^$$' -fuzz '^FuzzMask$$' -fuzztime $(FUZZTIME) ./handoff
 	$(GO) test -run '^$$' -fuzz '^FuzzNegotiate$$' -fuzztime $(FUZZTIME) ./sip
 	$(GO) test -run '^$$' -fuzz '^FuzzContextHeaders$$' -fuzztime $(FUZZTIME) ./sip
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAnswer$$' -fuzztime $(FUZZTIME) ./sip

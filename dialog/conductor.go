@@ -20,6 +20,9 @@ type Live struct {
 	Policy    *handoff.Policy
 	Responder Responder
 	Handoff   config.Handoff
+	// Masker hides personal data (handoff.pii) in the summary stored with
+	// a handoff, which goes out in SIP headers and posts; nil masks nothing.
+	Masker *handoff.Masker
 }
 
 // Inbound is a customer's message as a channel adapter hands it over.
@@ -363,12 +366,7 @@ func (t *turn) say(ctx context.Context, m store.Message) error {
 func (t *turn) handOff(ctx context.Context, d handoff.Decision) error {
 	h := store.Handoff{
 		ConversationID: t.conv.ID, Trigger: string(d.Trigger), Reason: string(d.Reason), Topic: d.Topic,
-		Summary: Summarize(t.history, d), Target: t.target(), Sentiment: d.Sentiment,
-	}
-	if t.aiSummary != "" {
-		h.Summary = t.aiSummary // the model's own summary, written for the human
-	} else if s, ok := t.live.Responder.(HandoffSummarizer); ok {
-		h.Summary = t.modelSummary(ctx, s, d, h.Summary)
+		Summary: t.summary(ctx, d), Target: t.target(), Sentiment: d.Sentiment,
 	}
 	if !d.Handoff {
 		h.Status = store.HandoffFollowUp
@@ -389,6 +387,37 @@ func (t *turn) handOff(ctx context.Context, d handoff.Decision) error {
 	t.c.log.Info("handoff", "conversation_id", t.conv.ID, "channel", t.conv.Channel, "trigger", d.Trigger,
 		"reason", d.Reason, "topic", d.Topic, "status", stored.Status)
 	return t.say(ctx, store.Message{Text: t.notice(d)})
+}
+
+// summary is the human's summary of the conversation: the model's own from
+// its transfer tool, else one the model is asked for, else the extractive
+// one. It leaves the store with the handoff (SIP headers, posts), so it is
+// masked; the transcript keeps what the customer said.
+func (t *turn) summary(ctx context.Context, d handoff.Decision) string {
+	mask := t.live.Masker
+	if t.aiSummary != "" {
+		return mask.Mask(t.aiSummary)
+	}
+	// Masked before Summarize clips the quotes: a cut card would not be
+	// recognised as one.
+	extractive := Summarize(maskTexts(t.history, mask), d)
+	if s, ok := t.live.Responder.(HandoffSummarizer); ok {
+		return mask.Mask(t.modelSummary(ctx, s, d, extractive))
+	}
+	return extractive
+}
+
+// maskTexts returns copies of ms with their texts masked.
+func maskTexts(ms []store.Message, m *handoff.Masker) []store.Message {
+	if m == nil {
+		return ms
+	}
+	out := make([]store.Message, len(ms))
+	for i, msg := range ms {
+		msg.Text = m.Mask(msg.Text)
+		out[i] = msg
+	}
+	return out
 }
 
 // modelSummary asks the model for the human's summary; on failure the

@@ -67,6 +67,7 @@ type Gateway struct {
 type runtime struct {
 	cfg       *config.Config
 	policy    *handoff.Policy
+	masker    *handoff.Masker
 	responder dialog.Responder
 	company   string
 }
@@ -159,6 +160,10 @@ func build(cfg *config.Config, log *slog.Logger) (*runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("handoff policy: %w", err)
 	}
+	masker, err := handoff.NewMasker(cfg.Handoff.PII)
+	if err != nil {
+		return nil, fmt.Errorf("handoff pii: %w", err)
+	}
 	kb, err := dialog.LoadKnowledge(cfg.ResolvePath(cfg.Responder.Embedded.Knowledge))
 	if err != nil {
 		return nil, fmt.Errorf("responder: %w", err)
@@ -174,12 +179,12 @@ func build(cfg *config.Config, log *slog.Logger) (*runtime, error) {
 		}
 		responder = ai
 	}
-	return &runtime{cfg: cfg, policy: policy, responder: responder, company: kb.Company}, nil
+	return &runtime{cfg: cfg, policy: policy, masker: masker, responder: responder, company: kb.Company}, nil
 }
 
 func (g *Gateway) dialogLive() dialog.Live {
 	rt := g.live.Load()
-	return dialog.Live{Policy: rt.policy, Responder: rt.responder, Handoff: rt.cfg.Handoff}
+	return dialog.Live{Policy: rt.policy, Responder: rt.responder, Handoff: rt.cfg.Handoff, Masker: rt.masker}
 }
 
 // Conductor is the turn-taking core the channel adapters hand messages to.

@@ -100,8 +100,8 @@ func sipTrunks(ts []config.Trunk) ([]sip.Trunk, error) {
 }
 
 func (g *Gateway) voiceLive() voice.Live {
-	cfg := g.live.Load().cfg
-	return voice.Live{Voice: cfg.Channels.Voice, Handoff: cfg.Handoff, ConsoleURL: consoleURL(cfg)}
+	rt := g.live.Load()
+	return voice.Live{Voice: rt.cfg.Channels.Voice, Handoff: rt.cfg.Handoff, ConsoleURL: consoleURL(rt.cfg), Masker: rt.masker}
 }
 
 // consoleURL is the base of the links to conversations sent with a

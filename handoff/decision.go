@@ -3,7 +3,9 @@
 // trigger, why). It is pure: no I/O, no clocks, no randomness; callers pass
 // the time in. The classifiers it uses are trained from labelled data (the
 // intent model, at build time) and from the config (restricted topics, when
-// the policy is built).
+// the policy is built). It also owns, as data, the context packet a human
+// gets with a handoff and the masking of personal data in context that
+// leaves the store; the callers read and write the store.
 package handoff
 
 // Trigger is what started a handoff.

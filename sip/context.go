@@ -22,6 +22,16 @@ type Context struct {
 	ConsoleURL     string // base of the agent console's conversation pages
 }
 
+// Masked returns c with mask applied to every field that may carry what
+// was said in the conversation (summary, topic, reason, trigger), so that
+// every header built from it, User-to-User and expanded templates
+// included, carries masked text. The conversation id, the numbers and the
+// console URL are identities and are kept.
+func (c Context) Masked(mask func(string) string) Context {
+	c.Summary, c.Topic, c.Reason, c.Trigger = mask(c.Summary), mask(c.Topic), mask(c.Reason), mask(c.Trigger)
+	return c
+}
+
 // Header is one SIP header to send.
 type Header struct {
 	Name, Value string

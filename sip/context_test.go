@@ -218,6 +218,44 @@ func TestUserToUserIsBoundedHex(t *testing.T) {
 	}
 }
 
+// A masked context carries no masked text in any header built from it:
+// the summary, the reason with its parameters, User-to-User and expanded
+// templates; identities are kept.
+func TestMaskedContextMasksEveryHeader(t *testing.T) {
+	mask := strings.NewReplacer("4242", "[card]").Replace
+	c := Context{ConversationID: "c-1", Reason: "r4242", Trigger: "t4242", Topic: "4242 topic", Summary: "card 4242 given",
+		CallerNumber: "+4242", CalledNumber: "support", ConsoleURL: "https://sb.example.com/c"}.Masked(mask)
+	hs := ContextHeaders(c)
+	for _, tmpl := range []string{"{{summary}}", "{{topic}} {{trigger}}"} {
+		v, err := ExpandTemplate(tmpl, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs = append(hs, Header{Name: "X-" + tmpl, Value: v})
+	}
+	for _, h := range hs {
+		v := h.Value
+		if h.Name == HeaderUserToUser {
+			data, err := hex.DecodeString(strings.TrimSuffix(v, uuiParams))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, err = url.PathUnescape(string(data)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if strings.Contains(v, "4242") {
+			t.Errorf("%s: %q carries the masked text", h.Name, v)
+		}
+	}
+	if got, _ := ctxValue(hs, HeaderSummary); got != "card [card] given" {
+		t.Errorf("summary %q, want it masked", got)
+	}
+	if c.CallerNumber != "+4242" || c.ConversationID != "c-1" || c.ConsoleURL != "https://sb.example.com/c" {
+		t.Errorf("identities changed: %+v", c)
+	}
+}
+
 func TestLinkJoinsConsoleAndConversation(t *testing.T) {
 	tests := []struct {
 		console, id, want string

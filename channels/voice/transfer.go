@@ -183,9 +183,11 @@ func (cl *call) failed(ctx context.Context, h store.Handoff, why string) {
 
 // contextHeaders are DESIGN's context headers plus the target's own,
 // expanded. A header whose template fails is left out, never the call.
+// What was said is masked (handoff.pii) before any header is built from it.
 func (cl *call) contextHeaders(h store.Handoff, t config.Target) ([]sip.Header, error) {
 	sc := sip.Context{ConversationID: string(h.ConversationID), Reason: h.Reason, Trigger: h.Trigger, Topic: h.Topic,
 		Summary: h.Summary, CallerNumber: cl.sip.From(), CalledNumber: cl.sip.To(), ConsoleURL: cl.live.ConsoleURL}
+	sc = sc.Masked(cl.live.Masker.Mask)
 	hs := sip.ContextHeaders(sc)
 	var errs []error
 	for _, n := range slices.Sorted(maps.Keys(t.Headers)) {

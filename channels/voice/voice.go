@@ -15,6 +15,7 @@ import (
 
 	"switchboard/config"
 	"switchboard/dialog"
+	"switchboard/handoff"
 	"switchboard/media"
 	"switchboard/sip"
 	"switchboard/store"
@@ -26,6 +27,9 @@ type Live struct {
 	Voice      config.VoiceChannel
 	Handoff    config.Handoff
 	ConsoleURL string // base of the agent console's conversation pages
+	// Masker hides personal data (handoff.pii) in the context headers of
+	// a transfer; nil masks nothing.
+	Masker *handoff.Masker
 }
 
 // Options are the Channel's dependencies.

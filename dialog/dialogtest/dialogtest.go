@@ -1,6 +1,6 @@
 // Package dialogtest builds, for tests, the core a channel plugs into: a
-// real SQLite store, the shipped config's handoff policy and the shipped
-// knowledge base behind a dialog.Conductor.
+// real SQLite store, the shipped config's handoff policy and PII masking,
+// and the shipped knowledge base behind a dialog.Conductor.
 package dialogtest
 
 import (
@@ -87,7 +87,11 @@ func NewWith(t testing.TB, level string, now func() time.Time,
 	if responder != nil {
 		r = responder(kb, &cfg, r)
 	}
-	live := dialog.Live{Policy: policy, Responder: r, Handoff: cfg.Handoff}
+	masker, err := handoff.NewMasker(cfg.Handoff.PII)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := dialog.Live{Policy: policy, Responder: r, Handoff: cfg.Handoff, Masker: masker}
 	m := dialog.NewMetrics(prometheus.NewRegistry())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	bus := events.NewInProcess("test")

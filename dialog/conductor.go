@@ -23,6 +23,10 @@ type Live struct {
 	// Masker hides personal data (handoff.pii) in the summary stored with
 	// a handoff, which goes out in SIP headers and posts; nil masks nothing.
 	Masker *handoff.Masker
+	// AgentsOnline says whether any agent is at the desk; nil means always.
+	// A handoff to the console while nobody is there follows
+	// Handoff.WhenNoAgent.
+	AgentsOnline func() bool
 }
 
 // Inbound is a customer's message as a channel adapter hands it over.
@@ -364,6 +368,10 @@ func (t *turn) say(ctx context.Context, m store.Message) error {
 // handOff records the handoff (or, when there is no live transfer, the
 // follow-up), tells the customer, and counts it by trigger and reason.
 func (t *turn) handOff(ctx context.Context, d handoff.Decision) error {
+	noAgent := d.Handoff && t.toConsole() && t.live.AgentsOnline != nil && !t.live.AgentsOnline()
+	if noAgent && t.live.Handoff.WhenNoAgent == "follow_up" {
+		d.Handoff, d.FollowUp = false, true
+	}
 	h := store.Handoff{
 		ConversationID: t.conv.ID, Trigger: string(d.Trigger), Reason: string(d.Reason), Topic: d.Topic,
 		Summary: t.summary(ctx, d), Target: t.target(), Sentiment: d.Sentiment,
@@ -386,7 +394,19 @@ func (t *turn) handOff(ctx context.Context, d handoff.Decision) error {
 	t.c.metrics.observeHandoff(t.conv.Channel, d)
 	t.c.log.Info("handoff", "conversation_id", t.conv.ID, "channel", t.conv.Channel, "trigger", d.Trigger,
 		"reason", d.Reason, "topic", d.Topic, "status", stored.Status)
-	return t.say(ctx, store.Message{Text: t.notice(d)})
+	notice := t.notice(d)
+	if noAgent {
+		notice = t.live.Handoff.Messages.NoAgent
+		t.c.log.Info("handoff while no agent is online", "conversation_id", t.conv.ID, "when_no_agent", t.live.Handoff.WhenNoAgent)
+	}
+	return t.say(ctx, store.Message{Text: notice})
+}
+
+// toConsole says whether this conversation's handoffs go to the agents at
+// the desk (a console target), rather than to a phone line.
+func (t *turn) toConsole() bool {
+	target, ok := t.live.Handoff.Targets[t.target()]
+	return !ok || target.Kind == "console"
 }
 
 // summary is the human's summary of the conversation: the model's own from

@@ -44,3 +44,6 @@ func (g *Gateway) runBackground(ctx context.Context) <-chan struct{} {
 	go func() { wg.Wait(); close(done) }()
 	return done
 }
+
+// agentsOnline says whether any agent is at the desk, on any instance.
+func (g *Gateway) agentsOnline() bool { return g.presence == nil || g.presence.AnyOnline() }

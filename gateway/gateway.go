@@ -184,7 +184,8 @@ func build(cfg *config.Config, log *slog.Logger) (*runtime, error) {
 
 func (g *Gateway) dialogLive() dialog.Live {
 	rt := g.live.Load()
-	return dialog.Live{Policy: rt.policy, Responder: rt.responder, Handoff: rt.cfg.Handoff, Masker: rt.masker}
+	return dialog.Live{Policy: rt.policy, Responder: rt.responder, Handoff: rt.cfg.Handoff, Masker: rt.masker,
+		AgentsOnline: g.agentsOnline}
 }
 
 // Conductor is the turn-taking core the channel adapters hand messages to.

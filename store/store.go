@@ -102,6 +102,10 @@ type Store interface {
 	Due(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]OutboxItem, error)
 	// Delivered marks the item delivered at at; it never comes due again.
 	Delivered(ctx context.Context, id int64, at time.Time) error
+	// DeliveredAll is Delivered for many items in one write, for a worker
+	// that sends many at once. ErrNotFound when any id is unknown; the
+	// known ones are marked all the same.
+	DeliveredAll(ctx context.Context, ids []int64, at time.Time) error
 	// Failed records a failed attempt: Attempts++, LastError, NextAttemptAt=next.
 	Failed(ctx context.Context, id int64, errText string, next time.Time) error
 	// GiveUp records the last failed attempt and ends the item's delivery:

@@ -97,15 +97,31 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int, lease time.Du
 
 // Delivered marks the item delivered; a second call keeps the first time.
 func (s *Store) Delivered(ctx context.Context, id int64, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE outbox SET delivered_at = coalesce(delivered_at, $1) WHERE id = $2`,
-		rules.Time(at), id)
-	if err == nil && tag.RowsAffected() == 0 {
-		err = store.ErrNotFound
-	}
-	if err != nil {
+	if err := s.deliveredAll(ctx, []int64{id}, at); err != nil {
 		return fmt.Errorf("postgres: delivered %d: %w", id, err)
 	}
 	return nil
+}
+
+// DeliveredAll marks the items delivered in one statement; see store.Store.
+func (s *Store) DeliveredAll(ctx context.Context, ids []int64, at time.Time) error {
+	if err := s.deliveredAll(ctx, ids, at); err != nil {
+		return fmt.Errorf("postgres: delivered %d items: %w", len(ids), err)
+	}
+	return nil
+}
+
+func (s *Store) deliveredAll(ctx context.Context, ids []int64, at time.Time) error {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(ids) == 0 {
+		return nil
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE outbox SET delivered_at = coalesce(delivered_at, $1) WHERE id = ANY($2)`,
+		rules.Time(at), ids)
+	if err == nil && tag.RowsAffected() < int64(len(ids)) {
+		err = store.ErrNotFound
+	}
+	return err
 }
 
 // Failed records a failed attempt and when to try next.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -98,15 +99,41 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int, lease time.Du
 
 // Delivered marks the item delivered; a second call keeps the first time.
 func (s *Store) Delivered(ctx context.Context, id int64, at time.Time) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE outbox SET delivered_at = coalesce(delivered_at, ?) WHERE id = ?`,
-		micros(rules.Time(at)), id)
-	if err == nil {
-		err = oneRow(res, store.ErrNotFound)
-	}
-	if err != nil {
+	if err := s.deliveredAll(ctx, []int64{id}, at); err != nil {
 		return fmt.Errorf("sqlite: delivered %d: %w", id, err)
 	}
 	return nil
+}
+
+// DeliveredAll marks the items delivered in one statement; see store.Store.
+func (s *Store) DeliveredAll(ctx context.Context, ids []int64, at time.Time) error {
+	if err := s.deliveredAll(ctx, ids, at); err != nil {
+		return fmt.Errorf("sqlite: delivered %d items: %w", len(ids), err)
+	}
+	return nil
+}
+
+// deliveredAll passes the ids as one JSON array, so the statement's text is
+// the same however many there are.
+func (s *Store) deliveredAll(ctx context.Context, ids []int64, at time.Time) error {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(ids) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	res, err := s.write.ExecContext(ctx, `UPDATE outbox SET delivered_at = coalesce(delivered_at, ?)
+		WHERE id IN (SELECT value FROM json_each(?))`, micros(rules.Time(at)), string(list))
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err == nil && n < int64(len(ids)) {
+		err = store.ErrNotFound
+	}
+	return err
 }
 
 // Failed records a failed attempt and when to try next.

@@ -86,6 +86,7 @@ func testOutbox(t *testing.T, open opener) {
 	t.Run("FailedReschedules", func(t *testing.T) { testFailed(t, open(t)) })
 	t.Run("DeliveredNeverReturns", func(t *testing.T) { testDelivered(t, open(t)) })
 	t.Run("ConcurrentDue", func(t *testing.T) { testConcurrentDue(t, open(t)) })
+	t.Run("DeliveredAll", func(t *testing.T) { testDeliveredAll(t, open(t)) })
 	t.Run("GiveUpIsFinal", func(t *testing.T) { testGiveUp(t, open(t)) })
 	t.Run("Stats", func(t *testing.T) { testOutboxStats(t, open(t)) })
 }
@@ -184,6 +185,27 @@ func testConcurrentDue(t *testing.T, s store.Store) {
 	}
 	if len(seen) != items {
 		t.Errorf("workers leased %d distinct items, want all %d", len(seen), items)
+	}
+}
+
+// testDeliveredAll marks several items delivered in one call, repeats and
+// items delivered before included; an unknown id is reported, and the known
+// ones are marked all the same.
+func testDeliveredAll(t *testing.T, s store.Store) {
+	var ids []int64
+	for _, k := range []string{"a", "b", "c", "d"} {
+		ids = append(ids, enqueue(t, s, store.OutboxItem{IdempotencyKey: k, NextAttemptAt: t0}).ID)
+	}
+	first, at := t0.Add(time.Second), t0.Add(time.Minute)
+	checkErr(t, "Delivered", s.Delivered(t.Context(), ids[0], first), nil)
+	checkErr(t, "DeliveredAll(none)", s.DeliveredAll(t.Context(), nil, at), nil)
+	checkErr(t, "DeliveredAll", s.DeliveredAll(t.Context(), []int64{ids[1], ids[0], ids[1]}, at), nil)
+	checkErr(t, "DeliveredAll with an unknown id", s.DeliveredAll(t.Context(), []int64{ids[2], 424242}, at), store.ErrNotFound)
+	checkIDs(t, "Due after", due(t, s, t0.Add(time.Hour), 10), ids[3])
+	for i, want := range []time.Time{first, at, at} {
+		if got := item(t, s, ids[i]).DeliveredAt; got == nil || !got.Equal(want) {
+			t.Errorf("item %d DeliveredAt = %v, want %v", i, got, want)
+		}
 	}
 }
 

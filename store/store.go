@@ -95,15 +95,28 @@ type Store interface {
 	// Enqueue adds an outbox item. The same IdempotencyKey again returns the
 	// stored item and created=false. NextAttemptAt defaults to now.
 	Enqueue(ctx context.Context, it OutboxItem) (stored OutboxItem, created bool, err error)
-	// Due leases up to limit undelivered items whose NextAttemptAt <= now,
-	// oldest due first, pushing their NextAttemptAt to now+lease so that two
-	// workers never hold the same item at once. A worker that dies simply lets
-	// its lease run out.
+	// Due leases up to limit pending items (neither delivered nor given up)
+	// whose NextAttemptAt <= now, oldest due first, pushing their
+	// NextAttemptAt to now+lease so that two workers never hold the same item
+	// at once. A worker that dies simply lets its lease run out.
 	Due(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]OutboxItem, error)
 	// Delivered marks the item delivered at at; it never comes due again.
 	Delivered(ctx context.Context, id int64, at time.Time) error
+	// DeliveredAll is Delivered for many items in one write, for a worker
+	// that sends many at once. ErrNotFound when any id is unknown; the
+	// known ones are marked all the same.
+	DeliveredAll(ctx context.Context, ids []int64, at time.Time) error
 	// Failed records a failed attempt: Attempts++, LastError, NextAttemptAt=next.
 	Failed(ctx context.Context, id int64, errText string, next time.Time) error
+	// GiveUp records the last failed attempt and ends the item's delivery:
+	// Attempts++, LastError, FailedAt=at; it never comes due again. Giving up
+	// again keeps the first record and is no error; a delivered item is
+	// ErrWrongState and left as it is.
+	GiveUp(ctx context.Context, id int64, errText string, at time.Time) error
+	// OutboxItem returns the item with id, or ErrNotFound.
+	OutboxItem(ctx context.Context, id int64) (OutboxItem, error)
+	// OutboxStats counts the pending items; Due counts those due at now.
+	OutboxStats(ctx context.Context, now time.Time) (OutboxStats, error)
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -58,6 +58,9 @@ func testOutbox(t *testing.T, open opener) {
 		}
 		checkErr(t, "Delivered(unknown)", s.Delivered(t.Context(), 424242, t0), store.ErrNotFound)
 		checkErr(t, "Failed(unknown)", s.Failed(t.Context(), 424242, "x", t0), store.ErrNotFound)
+		checkErr(t, "GiveUp(unknown)", s.GiveUp(t.Context(), 424242, "x", t0), store.ErrNotFound)
+		_, err = s.OutboxItem(t.Context(), 424242)
+		checkErr(t, "OutboxItem(unknown)", err, store.ErrNotFound)
 	})
 	t.Run("DueLeases", func(t *testing.T) {
 		s := open(t)
@@ -83,6 +86,9 @@ func testOutbox(t *testing.T, open opener) {
 	t.Run("FailedReschedules", func(t *testing.T) { testFailed(t, open(t)) })
 	t.Run("DeliveredNeverReturns", func(t *testing.T) { testDelivered(t, open(t)) })
 	t.Run("ConcurrentDue", func(t *testing.T) { testConcurrentDue(t, open(t)) })
+	t.Run("DeliveredAll", func(t *testing.T) { testDeliveredAll(t, open(t)) })
+	t.Run("GiveUpIsFinal", func(t *testing.T) { testGiveUp(t, open(t)) })
+	t.Run("Stats", func(t *testing.T) { testOutboxStats(t, open(t)) })
 }
 
 func testEnqueue(t *testing.T, s store.Store) {
@@ -182,9 +188,93 @@ func testConcurrentDue(t *testing.T, s store.Store) {
 	}
 }
 
+// testDeliveredAll marks several items delivered in one call, repeats and
+// items delivered before included; an unknown id is reported, and the known
+// ones are marked all the same.
+func testDeliveredAll(t *testing.T, s store.Store) {
+	var ids []int64
+	for _, k := range []string{"a", "b", "c", "d"} {
+		ids = append(ids, enqueue(t, s, store.OutboxItem{IdempotencyKey: k, NextAttemptAt: t0}).ID)
+	}
+	first, at := t0.Add(time.Second), t0.Add(time.Minute)
+	checkErr(t, "Delivered", s.Delivered(t.Context(), ids[0], first), nil)
+	checkErr(t, "DeliveredAll(none)", s.DeliveredAll(t.Context(), nil, at), nil)
+	checkErr(t, "DeliveredAll", s.DeliveredAll(t.Context(), []int64{ids[1], ids[0], ids[1]}, at), nil)
+	checkErr(t, "DeliveredAll with an unknown id", s.DeliveredAll(t.Context(), []int64{ids[2], 424242}, at), store.ErrNotFound)
+	checkIDs(t, "Due after", due(t, s, t0.Add(time.Hour), 10), ids[3])
+	for i, want := range []time.Time{first, at, at} {
+		if got := item(t, s, ids[i]).DeliveredAt; got == nil || !got.Equal(want) {
+			t.Errorf("item %d DeliveredAt = %v, want %v", i, got, want)
+		}
+	}
+}
+
+// testGiveUp gives up on an item: it is recorded with the reason, never comes
+// due again, and the first record stands; a delivered item cannot be given up.
+func testGiveUp(t *testing.T, s store.Store) {
+	a := enqueue(t, s, store.OutboxItem{IdempotencyKey: "a", NextAttemptAt: t0})
+	b := enqueue(t, s, store.OutboxItem{IdempotencyKey: "b", NextAttemptAt: t0})
+	checkIDs(t, "Due", due(t, s, t0, 10), a.ID, b.ID)
+	checkErr(t, "Failed", s.Failed(t.Context(), a.ID, "503", t0), nil)
+	at := t0.Add(time.Second)
+	checkErr(t, "GiveUp", s.GiveUp(t.Context(), a.ID, "400 invalid number", at), nil)
+	checkErr(t, "GiveUp again", s.GiveUp(t.Context(), a.ID, "later", at.Add(time.Hour)), nil)
+	got := item(t, s, a.ID)
+	if got.FailedAt == nil || !got.FailedAt.Equal(at) || got.LastError != "400 invalid number" || got.Attempts != 2 || got.DeliveredAt != nil {
+		t.Errorf("given-up item = %+v, want FailedAt %v, the first reason and 2 attempts", got, at)
+	}
+	checkIDs(t, "Due long after giving up", due(t, s, t0.Add(24*time.Hour), 10), b.ID)
+
+	checkErr(t, "Delivered", s.Delivered(t.Context(), b.ID, at), nil)
+	checkErr(t, "GiveUp after delivery", s.GiveUp(t.Context(), b.ID, "late", at), store.ErrWrongState)
+	if got := item(t, s, b.ID); got.FailedAt != nil || got.LastError != "" || got.Attempts != 0 {
+		t.Errorf("delivered item after GiveUp = %+v, want it untouched", got)
+	}
+}
+
+// testOutboxStats counts pending items only: delivered and given-up ones
+// drop out, and leased ones are pending but not due.
+func testOutboxStats(t *testing.T, s store.Store) {
+	stats := func(now time.Time) store.OutboxStats {
+		t.Helper()
+		st, err := s.OutboxStats(t.Context(), now)
+		checkErr(t, "OutboxStats", err, nil)
+		return st
+	}
+	if st := stats(t0); st.Depth != 0 || st.Due != 0 || !st.Oldest.IsZero() {
+		t.Errorf("OutboxStats of an empty outbox = %+v, want zero", st)
+	}
+	delivered := enqueue(t, s, store.OutboxItem{IdempotencyKey: "delivered", CreatedAt: t0.Add(-2 * time.Hour)})
+	givenUp := enqueue(t, s, store.OutboxItem{IdempotencyKey: "given-up", CreatedAt: t0.Add(-time.Hour)})
+	a := enqueue(t, s, store.OutboxItem{IdempotencyKey: "a", CreatedAt: t0, NextAttemptAt: t0})
+	enqueue(t, s, store.OutboxItem{IdempotencyKey: "b", CreatedAt: t0.Add(time.Second), NextAttemptAt: t0.Add(10 * time.Minute)})
+	checkErr(t, "Delivered", s.Delivered(t.Context(), delivered.ID, t0), nil)
+	checkErr(t, "GiveUp", s.GiveUp(t.Context(), givenUp.ID, "too old", t0), nil)
+
+	for _, tc := range []struct {
+		now       time.Time
+		depth, ok int
+	}{{t0.Add(-time.Second), 2, 0}, {t0, 2, 1}, {t0.Add(10 * time.Minute), 2, 2}} {
+		if st := stats(tc.now); st.Depth != tc.depth || st.Due != tc.ok || !st.Oldest.Equal(t0) {
+			t.Errorf("OutboxStats(%v) = %+v, want depth %d, %d due, oldest %v", tc.now, st, tc.depth, tc.ok, t0)
+		}
+	}
+	checkIDs(t, "Due", due(t, s, t0, 10), a.ID)
+	if st := stats(t0); st.Depth != 2 || st.Due != 0 {
+		t.Errorf("OutboxStats while a is leased = %+v, want both pending, none due", st)
+	}
+}
+
+func item(t *testing.T, s store.Store, id int64) store.OutboxItem {
+	t.Helper()
+	it, err := s.OutboxItem(t.Context(), id)
+	checkErr(t, "OutboxItem", err, nil)
+	return it
+}
+
 func sameItem(a, b store.OutboxItem) bool {
 	return a.ID == b.ID && a.ConversationID == b.ConversationID && a.Destination == b.Destination &&
 		bytes.Equal(a.Payload, b.Payload) && a.IdempotencyKey == b.IdempotencyKey && a.Attempts == b.Attempts &&
-		a.NextAttemptAt.Equal(b.NextAttemptAt) && sameTimePtr(a.DeliveredAt, b.DeliveredAt) &&
+		a.NextAttemptAt.Equal(b.NextAttemptAt) && sameTimePtr(a.DeliveredAt, b.DeliveredAt) && sameTimePtr(a.FailedAt, b.FailedAt) &&
 		a.LastError == b.LastError && a.CreatedAt.Equal(b.CreatedAt)
 }

@@ -63,4 +63,13 @@ func checkOutboxTimes(t *testing.T, s store.Store, key string, at time.Time, che
 	checkErr(t, "Enqueue (read back)", err, nil)
 	check("outbox NextAttemptAt read back", stored.NextAttemptAt)
 	check("outbox DeliveredAt read back", *stored.DeliveredAt)
+
+	given := enqueue(t, s, store.OutboxItem{IdempotencyKey: key + "-given-up", CreatedAt: at})
+	checkErr(t, "GiveUp", s.GiveUp(t.Context(), given.ID, "x", at), nil)
+	stats, err := s.OutboxStats(t.Context(), at)
+	checkErr(t, "OutboxStats", err, nil)
+	check("outbox FailedAt read back", *item(t, s, given.ID).FailedAt)
+	if stats.Depth != 0 {
+		t.Errorf("OutboxStats = %+v after the only pending item was given up, want depth 0", stats)
+	}
 }

@@ -1,6 +1,10 @@
 package dialog
 
-import "context"
+import (
+	"context"
+
+	"switchboard/store"
+)
 
 // Roles of a Turn. They mirror who wrote a stored message, so a responder can
 // tell the customer's words from its own and from a human agent's.
@@ -30,7 +34,7 @@ type Turn struct {
 // Request is what a responder needs to write the next AI turn.
 type Request struct {
 	ConversationID string
-	Channel        string
+	Channel        store.Channel
 	// History holds the earlier turns, oldest first, without Text.
 	History []Turn
 	// Text is the customer's new message.

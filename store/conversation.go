@@ -45,7 +45,7 @@ func (s State) Valid() bool {
 // Conversation is one thread with one customer on one channel.
 type Conversation struct {
 	ID       ConversationID
-	Channel  string
+	Channel  Channel
 	Customer string // identity on the channel: phone number, email, visitor id
 	State    State
 	Agent    string // the claiming agent, "" if none

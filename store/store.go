@@ -25,7 +25,8 @@ var (
 	// ErrNotHolder means an agent tried to close a conversation another agent holds.
 	ErrNotHolder = errors.New("store: agent does not hold the conversation")
 	// ErrInvalid means the input breaks a rule the store enforces, such as an
-	// unknown state or role, or an outbox item without an idempotency key.
+	// unknown state, role or channel, or an outbox item without an
+	// idempotency key.
 	ErrInvalid = errors.New("store: invalid input")
 	// ErrExists means a conversation with the given ID is already stored.
 	ErrExists = errors.New("store: conversation already exists")

@@ -76,7 +76,7 @@ func (cl *call) run(ctx context.Context) error {
 		return err
 	}
 	cl.ch.opts.Metrics.calls.Inc()
-	conv, err := cl.ch.opts.Store.CreateConversation(ctx, store.Conversation{Channel: "voice", Customer: cl.sip.From()})
+	conv, err := cl.ch.opts.Store.CreateConversation(ctx, store.Conversation{Channel: store.ChannelVoice, Customer: cl.sip.From()})
 	if err != nil {
 		_ = cl.sip.Hangup(context.WithoutCancel(ctx))
 		return fmt.Errorf("conversation: %w", err)

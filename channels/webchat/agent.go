@@ -32,7 +32,7 @@ type packet struct {
 	ID         store.ConversationID `json:"id"`
 	Link       string               `json:"link"`
 	State      store.State          `json:"state"`
-	Channel    string               `json:"channel"`
+	Channel    store.Channel        `json:"channel"`
 	Customer   string               `json:"customer"`
 	Agent      string               `json:"agent"`
 	Handoff    *handoffJSON         `json:"handoff"`

@@ -41,7 +41,7 @@ func (s *Server) insights(w http.ResponseWriter, r *http.Request, _ string) erro
 		if h.Topic != "" {
 			by["topic"][h.Topic]++
 		}
-		by["channel"][h.Channel]++
+		by["channel"][string(h.Channel)]++
 		perDay[h.CreatedAt.UTC().Format(time.DateOnly)]++
 	}
 	var daily []countJSON

@@ -29,8 +29,10 @@ func testConversations(t *testing.T, open opener) {
 			c    store.Conversation
 			want error
 		}{
-			{"duplicate ID", store.Conversation{ID: "taken"}, store.ErrExists},
-			{"unknown state", store.Conversation{State: "closed"}, store.ErrInvalid},
+			{"duplicate ID", store.Conversation{ID: "taken", Channel: store.ChannelWeb}, store.ErrExists},
+			{"unknown state", store.Conversation{Channel: store.ChannelWeb, State: "closed"}, store.ErrInvalid},
+			{"unknown channel", store.Conversation{Channel: "webchat"}, store.ErrInvalid},
+			{"no channel", store.Conversation{}, store.ErrInvalid},
 		} {
 			_, err := s.CreateConversation(t.Context(), tc.c)
 			checkErr(t, tc.name, err, tc.want)

@@ -37,7 +37,8 @@ func orNow(t, now time.Time) time.Time {
 	return Time(t)
 }
 
-// Conversation fills in c's ID, state and timestamps before it is created.
+// Conversation checks c's channel and state and fills in its ID, state and
+// timestamps before it is created.
 func Conversation(c store.Conversation, now time.Time) (store.Conversation, error) {
 	if c.ID == "" {
 		id, err := store.NewConversationID()
@@ -51,6 +52,9 @@ func Conversation(c store.Conversation, now time.Time) (store.Conversation, erro
 	}
 	if !c.State.Valid() {
 		return c, fmt.Errorf("conversation state %q: %w", c.State, store.ErrInvalid)
+	}
+	if !c.Channel.Valid() {
+		return c, fmt.Errorf("conversation channel %q: %w", c.Channel, store.ErrInvalid)
 	}
 	c.CreatedAt = orNow(c.CreatedAt, now)
 	c.UpdatedAt = orNow(c.UpdatedAt, c.CreatedAt)

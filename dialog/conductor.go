@@ -214,7 +214,7 @@ func (t *turn) loadHistory(ctx context.Context) error {
 func (t *turn) decide() handoff.Decision {
 	msgs := make([]handoff.Message, 0, len(t.history))
 	for _, m := range t.history {
-		msgs = append(msgs, handoff.Message{Role: handoff.Role(m.Role), Text: m.Text, Unresolved: m.Unresolved, Gap: m.Gap,
+		msgs = append(msgs, handoff.Message{Role: m.Role, Text: m.Text, Unresolved: m.Unresolved, Gap: m.Gap,
 			Explicit: t.explicit && m.ID == t.out.Message.ID})
 		if t.aiTransfer && m.ID == t.aiTransferID {
 			msgs[len(msgs)-1].Transfer, msgs[len(msgs)-1].TransferReason = true, t.aiReason

@@ -28,7 +28,8 @@ var (
 	// unknown state, role or channel, or an outbox item without an
 	// idempotency key.
 	ErrInvalid = errors.New("store: invalid input")
-	// ErrExists means a conversation with the given ID is already stored.
+	// ErrExists means a conversation with the given ID, or with the given
+	// thread key on its channel, is already stored.
 	ErrExists = errors.New("store: conversation already exists")
 )
 
@@ -40,12 +41,23 @@ var (
 // implementations keep.
 type Store interface {
 	// CreateConversation stores c. It generates a random ID when c.ID is empty
-	// (ErrExists when a given ID is taken), defaults State to StateAI, and sets
-	// CreatedAt to now and UpdatedAt to CreatedAt unless they are given, so
-	// imported conversations keep their history.
+	// (ErrExists when a given ID is taken, or c.ThreadKey is on c.Channel),
+	// defaults State to StateAI, and sets CreatedAt to now and UpdatedAt to
+	// CreatedAt unless they are given, so imported conversations keep their
+	// history. An unknown channel or state is ErrInvalid.
 	CreateConversation(ctx context.Context, c Conversation) (Conversation, error)
 	// Conversation returns the conversation with id, or ErrNotFound.
 	Conversation(ctx context.Context, id ConversationID) (Conversation, error)
+	// ConversationByThread returns the conversation on channel whose
+	// ThreadKey is key, or ErrNotFound; an empty key matches none. An
+	// unknown channel is ErrInvalid.
+	ConversationByThread(ctx context.Context, channel Channel, key string) (Conversation, error)
+	// SetThreadKey sets the conversation's ThreadKey, for a channel that
+	// learns it after creating the conversation (an email's first
+	// Message-ID); "" clears it. UpdatedAt is kept: a key is not activity.
+	// ErrExists when another conversation on the channel has key,
+	// ErrNotFound for an unknown id.
+	SetThreadKey(ctx context.Context, id ConversationID, key string) error
 	// ListConversations returns conversations in the given states (all when
 	// none are given), most recently updated first.
 	ListConversations(ctx context.Context, f ListFilter) ([]Conversation, error)

@@ -130,5 +130,5 @@ func idsOf(cs []store.Conversation) []store.ConversationID {
 
 func sameConversation(a, b store.Conversation) bool {
 	return a.ID == b.ID && a.Channel == b.Channel && a.Customer == b.Customer && a.State == b.State &&
-		a.Agent == b.Agent && a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt)
+		a.Agent == b.Agent && a.ThreadKey == b.ThreadKey && a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt)
 }

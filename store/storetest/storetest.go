@@ -22,6 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		run  func(*testing.T, opener)
 	}{
 		{"Conversations", testConversations},
+		{"Threads", testThreads},
 		{"Messages", testMessages},
 		{"Handoffs", testHandoffs},
 		{"Transitions", testTransitions},

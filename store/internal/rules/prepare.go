@@ -61,6 +61,18 @@ func Conversation(c store.Conversation, now time.Time) (store.Conversation, erro
 	return c, nil
 }
 
+// Thread checks the arguments of ConversationByThread: an unknown channel is
+// store.ErrInvalid, and an empty key, which names no thread, finds nothing.
+func Thread(channel store.Channel, key string) error {
+	if !channel.Valid() {
+		return fmt.Errorf("thread on channel %q: %w", channel, store.ErrInvalid)
+	}
+	if key == "" {
+		return fmt.Errorf("empty thread key on %s: %w", channel, store.ErrNotFound)
+	}
+	return nil
+}
+
 // Message checks m's role and fills in its timestamp before it is appended.
 func Message(m store.Message, now time.Time) (store.Message, error) {
 	if !m.Role.Valid() {

@@ -16,7 +16,8 @@ import (
 
 // Sentinel errors. Implementations wrap them with %w, so callers use errors.Is.
 var (
-	// ErrNotFound means the conversation or outbox item does not exist.
+	// ErrNotFound means the conversation, message or outbox item does not
+	// exist.
 	ErrNotFound = errors.New("store: not found")
 	// ErrAlreadyClaimed means another agent claimed the conversation first.
 	ErrAlreadyClaimed = errors.New("store: conversation already claimed by another agent")
@@ -67,6 +68,9 @@ type Store interface {
 	// returns the stored message and created=false, so a redelivered inbound
 	// message is stored once. ErrNotFound for an unknown conversation.
 	AppendMessage(ctx context.Context, m Message) (stored Message, created bool, err error)
+	// Message returns the message with id, or ErrNotFound. Bus subscribers,
+	// which are told only ids, read what happened with it.
+	Message(ctx context.Context, id int64) (Message, error)
 	// Messages returns the conversation's messages oldest first (by ID), or
 	// ErrNotFound for an unknown conversation.
 	Messages(ctx context.Context, id ConversationID) ([]Message, error)

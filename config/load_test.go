@@ -62,6 +62,7 @@ func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
 		{"bad duration", "ring_timeout: 30s", "ring_timeout: soon", "ring_timeout: soon", "handoff.targets.support_line.ring_timeout:"},
 		{"bad level", "level: balanced", "level: fast", "level: fast", `handoff.level: "fast" is not one of`},
 		{"bad channel level", "voice: quick", "voice: eager", "voice: eager", "handoff.channels.voice:"},
+		{"unknown channel", "voice: quick", "webchat: quick", "webchat: quick", `handoff.channels.webchat: "webchat" is not one of web, voice, webrtc, sms, email, slack`},
 		{"bad topic name", "- name: legal", "- name: Legal Stuff", "- name: Legal Stuff", "handoff.restricted_topics[2].name:"},
 		{"list expected", "days: [mon, tue, wed, thu, fri]", "days: weekdays", "days: weekdays", "handoff.business_hours.days: expected a list"},
 		{"unknown target", "default: agent_console", "default: nobody", "default: nobody", `handoff.fallback.default: "nobody" is not a target`},

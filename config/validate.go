@@ -8,19 +8,30 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"switchboard/store"
 )
 
 // Levels are the handoff presets, plus "advanced" for per-trigger settings.
 var (
 	Levels          = []string{"ai_only", "quick", "balanced", "ai_first"}
 	levelsOrAdvance = append(slices.Clone(Levels), "advanced")
-	channelNames    = []string{"web", "voice", "webrtc", "sms", "email", "slack"}
+	channelNames    = names(store.Channels())
 	weekdays        = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 	topicName       = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 	headerName      = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,62}$`)
 	envName         = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	clock           = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 )
+
+// names returns vs as strings, for oneOf.
+func names[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
 
 type problem struct{ Key, Msg string }
 

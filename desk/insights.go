@@ -43,7 +43,7 @@ func (d *Desk) insights(w http.ResponseWriter, r *http.Request, _ Agent) error {
 		if h.Topic != "" {
 			by["topic"][h.Topic]++
 		}
-		by["channel"][h.Channel]++
+		by["channel"][string(h.Channel)]++
 		perDay[h.CreatedAt.UTC().Format(time.DateOnly)]++
 	}
 	var daily []countJSON

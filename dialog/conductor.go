@@ -131,7 +131,7 @@ func (c *Conductor) CustomerMessage(ctx context.Context, in Inbound) (Outcome, e
 		return Outcome{}, fmt.Errorf("customer message: %w", err)
 	}
 	out := Outcome{Conversation: conv, Message: msg, Duplicate: !created}
-	c.metrics.messages.WithLabelValues(conv.Channel, string(store.RoleCustomer)).Inc()
+	c.metrics.messages.WithLabelValues(string(conv.Channel), string(store.RoleCustomer)).Inc()
 	if created {
 		c.publish(ctx, events.Event{Kind: events.Message, ConversationID: conv.ID, State: conv.State, MessageID: msg.ID})
 	}
@@ -249,13 +249,13 @@ func (t *turn) loadHistory(ctx context.Context) error {
 func (t *turn) decide() handoff.Decision {
 	msgs := make([]handoff.Message, 0, len(t.history))
 	for _, m := range t.history {
-		msgs = append(msgs, handoff.Message{Role: handoff.Role(m.Role), Text: m.Text, Unresolved: m.Unresolved, Gap: m.Gap,
+		msgs = append(msgs, handoff.Message{Role: m.Role, Text: m.Text, Unresolved: m.Unresolved, Gap: m.Gap,
 			Explicit: t.explicit && m.ID == t.out.Message.ID})
 		if t.aiTransfer && m.ID == t.aiTransferID {
 			msgs[len(msgs)-1].Transfer, msgs[len(msgs)-1].TransferReason = true, t.aiReason
 		}
 	}
-	return t.live.Policy.Decide(handoff.Input{Channel: t.conv.Channel, Messages: msgs, Now: t.c.now()})
+	return t.live.Policy.Decide(handoff.Input{Channel: string(t.conv.Channel), Messages: msgs, Now: t.c.now()})
 }
 
 // respond asks the responder for the AI's reply. A responder that fails is
@@ -297,7 +297,7 @@ func (t *turn) respond(ctx context.Context) (store.Message, error) {
 		if t.heard != nil {
 			said = said[:min(len(said), max(t.heard(), 0))]
 		}
-		t.c.metrics.interrupted.WithLabelValues(t.conv.Channel).Inc()
+		t.c.metrics.interrupted.WithLabelValues(string(t.conv.Channel)).Inc()
 		t.c.log.Info("reply interrupted", "conversation_id", t.conv.ID, "sentences_said", len(said))
 		return store.Message{Text: strings.Join(said, " ")}, nil
 	}
@@ -306,7 +306,7 @@ func (t *turn) respond(ctx context.Context) (store.Message, error) {
 		t.c.metrics.responderErrors.Inc()
 		reply = Reply{Text: "I'm sorry, I couldn't look that up just now.", Unresolved: true, Gap: GapMissingKnowledge}
 	}
-	t.c.metrics.aiTurns.WithLabelValues(t.conv.Channel, fmt.Sprint(!reply.Unresolved)).Inc()
+	t.c.metrics.aiTurns.WithLabelValues(string(t.conv.Channel), fmt.Sprint(!reply.Unresolved)).Inc()
 	if reply.Fallback {
 		t.c.metrics.fallbacks.Inc()
 	}
@@ -361,7 +361,7 @@ func (t *turn) say(ctx context.Context, m store.Message) error {
 	if stored.Text != "" { // a model that only called its transfer tool said nothing
 		t.out.Replies = append(t.out.Replies, stored)
 	}
-	t.c.metrics.messages.WithLabelValues(t.conv.Channel, string(store.RoleAI)).Inc()
+	t.c.metrics.messages.WithLabelValues(string(t.conv.Channel), string(store.RoleAI)).Inc()
 	return nil
 }
 
@@ -391,7 +391,7 @@ func (t *turn) handOff(ctx context.Context, d handoff.Decision) error {
 		t.state = store.StatePendingHuman
 	}
 	t.c.publish(ctx, events.Event{Kind: events.Handoff, ConversationID: t.conv.ID, State: t.state, HandoffID: stored.ID})
-	t.c.metrics.observeHandoff(t.conv.Channel, d)
+	t.c.metrics.observeHandoff(string(t.conv.Channel), d)
 	t.c.log.Info("handoff", "conversation_id", t.conv.ID, "channel", t.conv.Channel, "trigger", d.Trigger,
 		"reason", d.Reason, "topic", d.Topic, "status", stored.Status)
 	notice := t.notice(d)
@@ -498,7 +498,7 @@ func (t *turn) notice(d handoff.Decision) string {
 }
 
 func (t *turn) target() string {
-	if name, ok := t.live.Handoff.Fallback.Channels[t.conv.Channel]; ok {
+	if name, ok := t.live.Handoff.Fallback.Channels[string(t.conv.Channel)]; ok {
 		return name
 	}
 	return t.live.Handoff.Fallback.Default

@@ -30,7 +30,7 @@ func newRig(t *testing.T, level string) *rig {
 	return &rig{store: c.Store, turns: c.Turns, cfg: c.Config, metrics: c.Metrics}
 }
 
-func (r *rig) conversation(t *testing.T, channel string) store.ConversationID {
+func (r *rig) conversation(t *testing.T, channel store.Channel) store.ConversationID {
 	t.Helper()
 	c, err := r.store.CreateConversation(context.Background(), store.Conversation{Channel: channel, Customer: "visitor-1"})
 	if err != nil {

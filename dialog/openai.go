@@ -18,6 +18,7 @@ import (
 
 	"switchboard/config"
 	"switchboard/handoff"
+	"switchboard/store"
 )
 
 // OpenAIInputs are what an OpenAI responder is built from besides its own
@@ -59,7 +60,7 @@ type OpenAI struct {
 	handoff  config.Handoff
 
 	mu      sync.Mutex
-	prompts map[string]string // channel -> system prompt
+	prompts map[store.Channel]string // channel -> system prompt
 }
 
 var _ Responder = (*OpenAI)(nil)
@@ -91,7 +92,7 @@ func NewOpenAI(cfg config.OpenAIResponder, in OpenAIInputs) (*OpenAI, error) {
 			Company: in.Knowledge.Company, Instructions: cfg.Instructions, Topics: in.Handoff.RestrictedTopics,
 			Messages: in.Handoff.Messages, Collect: in.Handoff.Collect, Knowledge: in.Knowledge.Entries,
 		},
-		prompts: map[string]string{},
+		prompts: map[store.Channel]string{},
 	}
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
@@ -160,7 +161,7 @@ func (o *OpenAI) chatRequest(req Request) openai.ChatCompletionRequest {
 
 // systemPrompt is the prompt for a channel, written once per channel: the
 // level, and so the transfer rules, may differ per channel.
-func (o *OpenAI) systemPrompt(channel string) string {
+func (o *OpenAI) systemPrompt(channel store.Channel) string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if p, ok := o.prompts[channel]; ok {
@@ -169,7 +170,7 @@ func (o *OpenAI) systemPrompt(channel string) string {
 	in := o.prompt
 	in.Channel = channel
 	level := o.handoff.Level
-	if l, ok := o.handoff.Channels[channel]; ok {
+	if l, ok := o.handoff.Channels[string(channel)]; ok {
 		level = l
 	}
 	in.Rules = handoff.RulesFor(level, o.handoff.Advanced)

@@ -8,6 +8,7 @@ import (
 
 	"switchboard/config"
 	"switchboard/handoff"
+	"switchboard/store"
 )
 
 // maxPromptKnowledge bounds the knowledge written into the system prompt,
@@ -30,7 +31,7 @@ var transferReasons = []string{
 type promptInput struct {
 	Company      string
 	Instructions string
-	Channel      string
+	Channel      store.Channel
 	Rules        handoff.Rules // the channel's effective level, as the policy applies it
 	Topics       []config.Topic
 	Messages     config.Messages
@@ -115,15 +116,15 @@ func transferRules(r handoff.Rules, m config.Messages) []string {
 }
 
 // channelStyle says how replies are read (or heard) on a channel.
-func channelStyle(channel string) string {
+func channelStyle(channel store.Channel) string {
 	switch channel {
-	case "voice", "webrtc":
+	case store.ChannelVoice, store.ChannelWebRTC:
 		return "This is a phone call: your replies are spoken by a speech synthesiser. Answer in one to three short, plain sentences; no lists, no markdown, no emoji, no web addresses."
-	case "sms":
+	case store.ChannelSMS:
 		return "The customer reads your replies as SMS text messages: keep them under about 300 characters, in plain text."
-	case "email":
+	case store.ChannelEmail:
 		return "The customer reads your replies as emails: write a complete, polite answer in plain text, without markdown."
-	case "slack":
+	case store.ChannelSlack:
 		return "The customer reads your replies in Slack: keep them short."
 	default:
 		return "The customer reads your replies in a chat window: keep them short, in plain text without markdown."

@@ -8,6 +8,7 @@ import (
 
 	"switchboard/config"
 	"switchboard/handoff"
+	"switchboard/store"
 )
 
 func shippedConfig(t *testing.T) *config.Config {
@@ -21,7 +22,7 @@ func shippedConfig(t *testing.T) *config.Config {
 
 // promptFor is the prompt the responder writes for a channel of the
 // shipped config and knowledge, with instructions as a company would add.
-func promptFor(t *testing.T, h config.Handoff, channel string) string {
+func promptFor(t *testing.T, h config.Handoff, channel store.Channel) string {
 	t.Helper()
 	o, err := NewOpenAI(config.OpenAIResponder{
 		BaseURL: "http://127.0.0.1:1/v1", Model: "m", Timeout: 10e9, HistoryTokens: 1000,

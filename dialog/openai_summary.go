@@ -7,12 +7,14 @@ import (
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
+
+	"switchboard/store"
 )
 
 // SummaryRequest is a conversation being handed to humans.
 type SummaryRequest struct {
 	ConversationID string
-	Channel        string
+	Channel        store.Channel
 	Turns          []Turn // the whole conversation, oldest first
 	Why            string // why it is handed over, in words
 }

@@ -1,24 +1,30 @@
 package dialog
 
-import "context"
+import (
+	"context"
 
-// Roles of a Turn. They mirror who wrote a stored message, so a responder can
-// tell the customer's words from its own and from a human agent's.
-const (
-	RoleCustomer = "customer"
-	RoleAI       = "ai"
-	RoleAgent    = "agent"
-	RoleSystem   = "system"
+	"switchboard/store"
 )
 
-// Gaps name why a responder could not answer, in the fixed vocabulary that a
-// handoff records so an admin can act on it (add knowledge, fix prompts).
+// Roles of a Turn: the store's roles of the messages they come from, so a
+// responder can tell the customer's words from its own and from a human
+// agent's.
+const (
+	RoleCustomer = string(store.RoleCustomer)
+	RoleAI       = string(store.RoleAI)
+	RoleAgent    = string(store.RoleAgent)
+	RoleSystem   = string(store.RoleSystem)
+)
+
+// Gaps name why a responder could not answer, in the store's fixed
+// vocabulary that a handoff records so an admin can act on it (add
+// knowledge, fix prompts).
 const (
 	// GapMissingKnowledge means the message was understood well enough to
 	// look up, but nothing the responder knows answers it.
-	GapMissingKnowledge = "missing_knowledge"
+	GapMissingKnowledge = store.GapMissingKnowledge
 	// GapUnclearInstructions means the message was too vague or empty to act on.
-	GapUnclearInstructions = "unclear_instructions"
+	GapUnclearInstructions = store.GapUnclearInstructions
 )
 
 // Turn is one message of the conversation as the responder sees it.
@@ -30,7 +36,7 @@ type Turn struct {
 // Request is what a responder needs to write the next AI turn.
 type Request struct {
 	ConversationID string
-	Channel        string
+	Channel        store.Channel
 	// History holds the earlier turns, oldest first, without Text.
 	History []Turn
 	// Text is the customer's new message.

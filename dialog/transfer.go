@@ -55,4 +55,4 @@ func (c *Conductor) TransferFailed(ctx context.Context, h store.Handoff, why str
 // GapMissingTool means the AI understood the request but has no tool to
 // act on it (change an address, issue a refund): the reason an LLM gives
 // when it calls its transfer tool for that.
-const GapMissingTool = "missing_tool"
+const GapMissingTool = store.GapMissingTool

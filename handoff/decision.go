@@ -5,8 +5,11 @@
 // intent model, at build time) and from the config (restricted topics, when
 // the policy is built). It also owns, as data, the context packet a human
 // gets with a handoff and the masking of personal data in context that
-// leaves the store; the callers read and write the store.
+// leaves the store; the callers read and write the store. Roles and the
+// AI's gaps are the store's names.
 package handoff
+
+import "switchboard/store"
 
 // Trigger is what started a handoff.
 type Trigger string
@@ -30,25 +33,26 @@ type Reason string
 
 // Reasons.
 const (
-	ReasonNone                Reason = ""
-	ReasonCustomerRequest     Reason = "customer_request"
-	ReasonRestrictedTopic     Reason = "restricted_topic"
-	ReasonFrustration         Reason = "frustration"
-	ReasonUnproductive        Reason = "unproductive_conversation"
-	ReasonMissingKnowledge    Reason = "missing_knowledge"
-	ReasonMissingTool         Reason = "missing_tool"
-	ReasonUnclearInstructions Reason = "unclear_instructions"
+	ReasonNone            Reason = ""
+	ReasonCustomerRequest Reason = "customer_request"
+	ReasonRestrictedTopic Reason = "restricted_topic"
+	ReasonFrustration     Reason = "frustration"
+	ReasonUnproductive    Reason = "unproductive_conversation"
+	// The AI's gaps, as the store names them on an unresolved AI turn.
+	ReasonMissingKnowledge    Reason = store.GapMissingKnowledge
+	ReasonMissingTool         Reason = store.GapMissingTool
+	ReasonUnclearInstructions Reason = store.GapUnclearInstructions
 )
 
-// Role is who wrote a message.
-type Role string
+// Role is who wrote a message: the store's roles.
+type Role = store.Role
 
 // Roles.
 const (
-	RoleCustomer Role = "customer"
-	RoleAI       Role = "ai"
-	RoleAgent    Role = "agent"
-	RoleSystem   Role = "system"
+	RoleCustomer = store.RoleCustomer
+	RoleAI       = store.RoleAI
+	RoleAgent    = store.RoleAgent
+	RoleSystem   = store.RoleSystem
 )
 
 // Message is one turn as the policy sees it.

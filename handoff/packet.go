@@ -61,7 +61,7 @@ const language = "en"
 // the agent console shows it.
 func BuildPacket(c store.Conversation, ms []store.Message, hs []store.Handoff, link string) Packet {
 	p := Packet{
-		ConversationID: string(c.ID), Link: link, Channel: c.Channel, Customer: c.Customer, State: string(c.State),
+		ConversationID: string(c.ID), Link: link, Channel: string(c.Channel), Customer: c.Customer, State: string(c.State),
 		Agent: c.Agent, Handoff: latestHandoff(hs), Details: LatestDetails(ms), Transcript: make([]PacketMessage, 0, len(ms)),
 		Language: language, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}

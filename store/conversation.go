@@ -45,10 +45,15 @@ func (s State) Valid() bool {
 // Conversation is one thread with one customer on one channel.
 type Conversation struct {
 	ID       ConversationID
-	Channel  string
+	Channel  Channel
 	Customer string // identity on the channel: phone number, email, visitor id
 	State    State
 	Agent    string // the claiming agent, "" if none
+	// ThreadKey is the channel's own name for the thread, "" if it has
+	// none: an SMS number pair, an email's first Message-ID, a Slack thread
+	// ts, a call's Call-ID. It is unique per channel, so an inbound message
+	// finds its conversation with ConversationByThread.
+	ThreadKey string
 
 	CreatedAt time.Time
 	UpdatedAt time.Time

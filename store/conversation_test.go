@@ -37,9 +37,29 @@ func TestValid(t *testing.T) {
 		{"role agent", RoleAgent.Valid(), true},
 		{"role system", RoleSystem.Valid(), true},
 		{"role bot", Role("bot").Valid(), false},
+		{"channel web", ChannelWeb.Valid(), true},
+		{"channel webchat", Channel("webchat").Valid(), false},
+		{"channel empty", Channel("").Valid(), false},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s: Valid = %v, want %v", tc.name, tc.got, tc.want)
 		}
+	}
+}
+
+func TestChannelsAreTheValidOnes(t *testing.T) {
+	seen := map[Channel]bool{}
+	for _, c := range Channels() {
+		if !c.Valid() || seen[c] {
+			t.Errorf("Channels() lists %q: want each valid channel once", c)
+		}
+		seen[c] = true
+	}
+	if len(seen) != 6 {
+		t.Errorf("Channels() = %v, want the 6 channels", Channels())
+	}
+	Channels()[0] = "changed"
+	if Channels()[0] != ChannelWeb {
+		t.Error("Channels() returns a shared slice: a caller changed it for everyone")
 	}
 }

@@ -18,7 +18,7 @@ type Handoff struct {
 	ConversationID ConversationID
 	// Channel is the conversation's channel. It is read-only: every read that
 	// returns handoffs fills it from the conversation, and writes ignore it.
-	Channel string
+	Channel Channel
 
 	Trigger   string // what fired: customer request, restricted topic, frustration, ...
 	Reason    string // the reason in the fixed vocabulary admins act on

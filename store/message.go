@@ -23,6 +23,8 @@ func (r Role) Valid() bool {
 }
 
 // The gaps behind an unresolved AI turn, the vocabulary an admin acts on.
+// Responders (dialog) and the handoff reasons for the AI's failures
+// (handoff) use these names.
 const (
 	GapMissingKnowledge    = "missing_knowledge"
 	GapMissingTool         = "missing_tool"

@@ -16,7 +16,8 @@ import (
 
 // Sentinel errors. Implementations wrap them with %w, so callers use errors.Is.
 var (
-	// ErrNotFound means the conversation or outbox item does not exist.
+	// ErrNotFound means the conversation, message or outbox item does not
+	// exist.
 	ErrNotFound = errors.New("store: not found")
 	// ErrAlreadyClaimed means another agent claimed the conversation first.
 	ErrAlreadyClaimed = errors.New("store: conversation already claimed by another agent")
@@ -25,9 +26,11 @@ var (
 	// ErrNotHolder means an agent tried to close a conversation another agent holds.
 	ErrNotHolder = errors.New("store: agent does not hold the conversation")
 	// ErrInvalid means the input breaks a rule the store enforces, such as an
-	// unknown state or role, or an outbox item without an idempotency key.
+	// unknown state, role or channel, or an outbox item without an
+	// idempotency key.
 	ErrInvalid = errors.New("store: invalid input")
-	// ErrExists means a conversation with the given ID is already stored.
+	// ErrExists means a conversation with the given ID, or with the given
+	// thread key on its channel, is already stored.
 	ErrExists = errors.New("store: conversation already exists")
 )
 
@@ -39,12 +42,23 @@ var (
 // implementations keep.
 type Store interface {
 	// CreateConversation stores c. It generates a random ID when c.ID is empty
-	// (ErrExists when a given ID is taken), defaults State to StateAI, and sets
-	// CreatedAt to now and UpdatedAt to CreatedAt unless they are given, so
-	// imported conversations keep their history.
+	// (ErrExists when a given ID is taken, or c.ThreadKey is on c.Channel),
+	// defaults State to StateAI, and sets CreatedAt to now and UpdatedAt to
+	// CreatedAt unless they are given, so imported conversations keep their
+	// history. An unknown channel or state is ErrInvalid.
 	CreateConversation(ctx context.Context, c Conversation) (Conversation, error)
 	// Conversation returns the conversation with id, or ErrNotFound.
 	Conversation(ctx context.Context, id ConversationID) (Conversation, error)
+	// ConversationByThread returns the conversation on channel whose
+	// ThreadKey is key, or ErrNotFound; an empty key matches none. An
+	// unknown channel is ErrInvalid.
+	ConversationByThread(ctx context.Context, channel Channel, key string) (Conversation, error)
+	// SetThreadKey sets the conversation's ThreadKey, for a channel that
+	// learns it after creating the conversation (an email's first
+	// Message-ID); "" clears it. UpdatedAt is kept: a key is not activity.
+	// ErrExists when another conversation on the channel has key,
+	// ErrNotFound for an unknown id.
+	SetThreadKey(ctx context.Context, id ConversationID, key string) error
 	// ListConversations returns conversations in the given states (all when
 	// none are given), most recently updated first.
 	ListConversations(ctx context.Context, f ListFilter) ([]Conversation, error)
@@ -54,6 +68,9 @@ type Store interface {
 	// returns the stored message and created=false, so a redelivered inbound
 	// message is stored once. ErrNotFound for an unknown conversation.
 	AppendMessage(ctx context.Context, m Message) (stored Message, created bool, err error)
+	// Message returns the message with id, or ErrNotFound. Bus subscribers,
+	// which are told only ids, read what happened with it.
+	Message(ctx context.Context, id int64) (Message, error)
 	// Messages returns the conversation's messages oldest first (by ID), or
 	// ErrNotFound for an unknown conversation.
 	Messages(ctx context.Context, id ConversationID) ([]Message, error)

@@ -76,7 +76,11 @@ func (cl *call) run(ctx context.Context) error {
 		return err
 	}
 	cl.ch.opts.Metrics.calls.Inc()
-	conv, err := cl.ch.opts.Store.CreateConversation(ctx, store.Conversation{Channel: "voice", Customer: cl.sip.From()})
+	// The Call-ID is the call's thread key: whatever else learns of the
+	// call by its SIP dialog finds the conversation by it.
+	conv, err := cl.ch.opts.Store.CreateConversation(ctx, store.Conversation{
+		Channel: store.ChannelVoice, Customer: cl.sip.From(), ThreadKey: cl.sip.ID(),
+	})
 	if err != nil {
 		_ = cl.sip.Hangup(context.WithoutCancel(ctx))
 		return fmt.Errorf("conversation: %w", err)

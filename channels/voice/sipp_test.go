@@ -71,6 +71,10 @@ func TestCallerPressesZeroAndIsReferred(t *testing.T) {
 	if n := counter(t, r, "switchboard_voice_transfer_start_seconds"); n != 1 {
 		t.Errorf("decision-to-REFER timings = %v, want 1", n)
 	}
+	callID := header(sipMessage(t, s.trace(), "INVITE"), "Call-ID")
+	if byCall, err := r.core.Store.ConversationByThread(t.Context(), store.ChannelVoice, callID); callID == "" || err != nil || byCall.ID != conv.ID {
+		t.Errorf("conversation by Call-ID %q = %s, %v; want %s", callID, byCall.ID, err, conv.ID)
+	}
 	if conv.Customer != "+15551230001" {
 		t.Errorf("customer = %q, want the caller's number", conv.Customer)
 	}

@@ -3,6 +3,7 @@ package webchat
 import (
 	"net/http"
 	"strings"
+	"switchboard/api"
 	"testing"
 )
 
@@ -123,7 +124,7 @@ func TestStatusCodes(t *testing.T) {
 		{"send: invalid JSON", "POST", "/api/v1/conversations/" + id + "/messages", tok, "[1,2", 400},
 		{"send: empty", "POST", "/api/v1/conversations/" + id + "/messages", tok, map[string]string{"text": "  "}, 400},
 		{"send: too long", "POST", "/api/v1/conversations/" + id + "/messages", tok, map[string]string{"text": long}, 413},
-		{"send: body too large", "POST", "/api/v1/conversations/" + id + "/messages", tok, `{"text":"` + strings.Repeat("b", maxBody) + `"}`, 413},
+		{"send: body too large", "POST", "/api/v1/conversations/" + id + "/messages", tok, `{"text":"` + strings.Repeat("b", api.MaxBody) + `"}`, 413},
 		{"details: bad email", "POST", "/api/v1/conversations/" + id + "/details", tok, map[string]string{"email": "not-an-address"}, 400},
 		{"agent: no token", "GET", "/api/v1/agent/queue", "", nil, 401},
 		{"agent: customer token", "GET", "/api/v1/agent/queue", tok, nil, 401},

@@ -49,17 +49,17 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in struct {
-		Channel string `json:"channel"`
+		Channel store.Channel `json:"channel"`
 	}
 	if err := api.Decode(w, r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if in.Channel != "web" {
+	if in.Channel != store.ChannelWeb {
 		s.writeError(w, r, api.Errorf(http.StatusBadRequest, `channel must be "web"`))
 		return
 	}
-	c, err := s.o.Store.CreateConversation(r.Context(), store.Conversation{Channel: "web", Customer: "web visitor"})
+	c, err := s.o.Store.CreateConversation(r.Context(), store.Conversation{Channel: store.ChannelWeb, Customer: "web visitor"})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"switchboard/api"
 )
 
 func (r *rig) dial(path string, header http.Header) (*websocket.Conn, *http.Response, error) {
@@ -19,7 +21,7 @@ func (r *rig) dial(path string, header http.Header) (*websocket.Conn, *http.Resp
 }
 
 // next reads events until one of type typ arrives.
-func next(t *testing.T, c *websocket.Conn, typ string) event {
+func next(t *testing.T, c *websocket.Conn, typ string) api.Event {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -28,7 +30,7 @@ func next(t *testing.T, c *websocket.Conn, typ string) event {
 		if err != nil {
 			t.Fatalf("waiting for %q: %v", typ, err)
 		}
-		var ev event
+		var ev api.Event
 		if err := json.Unmarshal(data, &ev); err != nil {
 			t.Fatalf("event is not JSON: %q", data)
 		}
@@ -139,12 +141,12 @@ func TestStreamBoundsAndBadFrames(t *testing.T) {
 	if ev := next(t, c, "error"); !strings.Contains(ev.Error, "invalid JSON") {
 		t.Errorf("error event: %+v", ev)
 	}
-	if err := c.Write(context.Background(), websocket.MessageText, []byte(strings.Repeat("x", maxFrame+1))); err != nil {
+	if err := c.Write(context.Background(), websocket.MessageText, []byte(strings.Repeat("x", api.MaxFrame+1))); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = c.Read(context.Background())
 	if websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
-		t.Errorf("a frame over %d bytes should close with 1009, got %v", maxFrame, err)
+		t.Errorf("a frame over %d bytes should close with 1009, got %v", api.MaxFrame, err)
 	}
 	// Nothing was lost: the conversation still answers.
 	if res := r.say(id, tok, "hello"); res.status != http.StatusAccepted {

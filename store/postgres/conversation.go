@@ -11,12 +11,13 @@ import (
 	"switchboard/store/internal/rules"
 )
 
-const conversationCols = `id, channel, customer, state, agent, created_at, updated_at`
+const conversationCols = `id, channel, customer, state, agent, thread_key, created_at, updated_at`
 
 func scanConversation(r pgx.Row) (store.Conversation, error) {
 	var c store.Conversation
-	err := r.Scan(&c.ID, &c.Channel, &c.Customer, &c.State, &c.Agent, &c.CreatedAt, &c.UpdatedAt)
-	c.CreatedAt, c.UpdatedAt = utc(c.CreatedAt), utc(c.UpdatedAt)
+	var key *string
+	err := r.Scan(&c.ID, &c.Channel, &c.Customer, &c.State, &c.Agent, &key, &c.CreatedAt, &c.UpdatedAt)
+	c.ThreadKey, c.CreatedAt, c.UpdatedAt = textOf(key), utc(c.CreatedAt), utc(c.UpdatedAt)
 	return c, err
 }
 
@@ -26,9 +27,10 @@ func (s *Store) CreateConversation(ctx context.Context, c store.Conversation) (s
 	if err != nil {
 		return store.Conversation{}, fmt.Errorf("postgres: create conversation: %w", err)
 	}
+	// DO NOTHING on any conflict: a taken ID or a taken thread key.
 	tag, err := s.pool.Exec(ctx, `INSERT INTO conversations (`+conversationCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
-		c.ID, c.Channel, c.Customer, c.State, c.Agent, c.CreatedAt, c.UpdatedAt)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+		c.ID, c.Channel, c.Customer, c.State, c.Agent, nullText(c.ThreadKey), c.CreatedAt, c.UpdatedAt)
 	if err == nil && tag.RowsAffected() == 0 {
 		err = store.ErrExists
 	}

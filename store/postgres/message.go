@@ -67,6 +67,18 @@ func appendMessage(ctx context.Context, tx pgx.Tx, m store.Message, now time.Tim
 	return m, true, err
 }
 
+// Message returns the message with id, or store.ErrNotFound.
+func (s *Store) Message(ctx context.Context, id int64) (store.Message, error) {
+	m, err := scanMessage(s.pool.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return store.Message{}, fmt.Errorf("postgres: message %d: %w", id, err)
+	}
+	return m, nil
+}
+
 // Messages returns the conversation's messages oldest first.
 func (s *Store) Messages(ctx context.Context, id store.ConversationID) ([]store.Message, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+messageCols+` FROM messages

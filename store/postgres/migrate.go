@@ -48,8 +48,16 @@ func applyMigration(ctx context.Context, tx pgx.Tx, m migrate.Migration) error {
 	if err != nil || applied {
 		return err
 	}
-	if _, err := tx.Exec(ctx, m.SQL); err != nil {
-		return fmt.Errorf("migration %s: %w", m.Name, err)
+	var there bool
+	if m.AppliedIf != "" {
+		if err := tx.QueryRow(ctx, m.AppliedIf).Scan(&there); err != nil {
+			return fmt.Errorf("migration %s: applied if: %w", m.Name, err)
+		}
+	}
+	if !there {
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return fmt.Errorf("migration %s: %w", m.Name, err)
+		}
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
 		return fmt.Errorf("migration %s: record: %w", m.Name, err)

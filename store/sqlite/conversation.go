@@ -11,13 +11,14 @@ import (
 	"switchboard/store/internal/rules"
 )
 
-const conversationCols = `id, channel, customer, state, agent, created_at, updated_at`
+const conversationCols = `id, channel, customer, state, agent, thread_key, created_at, updated_at`
 
 func scanConversation(r scanner) (store.Conversation, error) {
 	var c store.Conversation
+	var key sql.NullString
 	var created, updated int64
-	err := r.Scan(&c.ID, &c.Channel, &c.Customer, &c.State, &c.Agent, &created, &updated)
-	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	err := r.Scan(&c.ID, &c.Channel, &c.Customer, &c.State, &c.Agent, &key, &created, &updated)
+	c.ThreadKey, c.CreatedAt, c.UpdatedAt = key.String, fromMicros(created), fromMicros(updated)
 	return c, err
 }
 
@@ -27,9 +28,10 @@ func (s *Store) CreateConversation(ctx context.Context, c store.Conversation) (s
 	if err != nil {
 		return store.Conversation{}, fmt.Errorf("sqlite: create conversation: %w", err)
 	}
+	// DO NOTHING on any conflict: a taken ID or a taken thread key.
 	res, err := s.write.ExecContext(ctx, `INSERT INTO conversations (`+conversationCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		c.ID, c.Channel, c.Customer, c.State, c.Agent, micros(c.CreatedAt), micros(c.UpdatedAt))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		c.ID, c.Channel, c.Customer, c.State, c.Agent, nullText(c.ThreadKey), micros(c.CreatedAt), micros(c.UpdatedAt))
 	if err == nil {
 		err = oneRow(res, store.ErrExists)
 	}

@@ -64,6 +64,18 @@ func appendMessage(ctx context.Context, tx *sql.Tx, m store.Message, now time.Ti
 	return m, true, err
 }
 
+// Message returns the message with id, or store.ErrNotFound.
+func (s *Store) Message(ctx context.Context, id int64) (store.Message, error) {
+	m, err := scanMessage(s.read.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return store.Message{}, fmt.Errorf("sqlite: message %d: %w", id, err)
+	}
+	return m, nil
+}
+
 // Messages returns the conversation's messages oldest first.
 func (s *Store) Messages(ctx context.Context, id store.ConversationID) ([]store.Message, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+messageCols+` FROM messages

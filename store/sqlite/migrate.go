@@ -44,8 +44,16 @@ func applyMigration(ctx context.Context, tx *sql.Tx, m migrate.Migration) error 
 	if err != nil || n > 0 {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-		return fmt.Errorf("migration %s: %w", m.Name, err)
+	var there bool
+	if m.AppliedIf != "" {
+		if err := tx.QueryRowContext(ctx, m.AppliedIf).Scan(&there); err != nil {
+			return fmt.Errorf("migration %s: applied if: %w", m.Name, err)
+		}
+	}
+	if !there {
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("migration %s: %w", m.Name, err)
+		}
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at)
 		VALUES (?, ?, ?)`, m.Version, m.Name, micros(rules.Now()))

@@ -128,7 +128,7 @@ func TestCanceledContext(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "switchboard.db"))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := s.CreateConversation(ctx, store.Conversation{}); !errors.Is(err, context.Canceled) {
+	if _, err := s.CreateConversation(ctx, store.Conversation{Channel: store.ChannelWeb}); !errors.Is(err, context.Canceled) {
 		t.Errorf("CreateConversation with a canceled context = %v, want context.Canceled", err)
 	}
 }

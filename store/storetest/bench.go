@@ -24,7 +24,7 @@ func BenchAppendMessage(b *testing.B, open func(b *testing.B) store.Store) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			s := open(b)
-			c, err := s.CreateConversation(b.Context(), store.Conversation{Channel: "webchat"})
+			c, err := s.CreateConversation(b.Context(), store.Conversation{Channel: store.ChannelWeb})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -29,8 +29,10 @@ func testConversations(t *testing.T, open opener) {
 			c    store.Conversation
 			want error
 		}{
-			{"duplicate ID", store.Conversation{ID: "taken"}, store.ErrExists},
-			{"unknown state", store.Conversation{State: "closed"}, store.ErrInvalid},
+			{"duplicate ID", store.Conversation{ID: "taken", Channel: store.ChannelWeb}, store.ErrExists},
+			{"unknown state", store.Conversation{Channel: store.ChannelWeb, State: "closed"}, store.ErrInvalid},
+			{"unknown channel", store.Conversation{Channel: "webchat"}, store.ErrInvalid},
+			{"no channel", store.Conversation{}, store.ErrInvalid},
 		} {
 			_, err := s.CreateConversation(t.Context(), tc.c)
 			checkErr(t, tc.name, err, tc.want)
@@ -128,5 +130,5 @@ func idsOf(cs []store.Conversation) []store.ConversationID {
 
 func sameConversation(a, b store.Conversation) bool {
 	return a.ID == b.ID && a.Channel == b.Channel && a.Customer == b.Customer && a.State == b.State &&
-		a.Agent == b.Agent && a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt)
+		a.Agent == b.Agent && a.ThreadKey == b.ThreadKey && a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt)
 }

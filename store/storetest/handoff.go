@@ -10,7 +10,7 @@ import (
 func testHandoffs(t *testing.T, open opener) {
 	t.Run("RequestMovesToPendingHuman", func(t *testing.T) {
 		s := open(t)
-		c := create(t, s, store.Conversation{Channel: "whatsapp", CreatedAt: t0})
+		c := create(t, s, store.Conversation{Channel: store.ChannelSlack, CreatedAt: t0})
 		before := time.Now()
 		in := store.Handoff{ConversationID: c.ID, Trigger: "frustration", Reason: "frustration", Topic: "billing",
 			Summary: "double charge, angry", Target: "billing-queue", Sentiment: -0.75,
@@ -19,7 +19,7 @@ func testHandoffs(t *testing.T, open opener) {
 		checkErr(t, "RequestHandoff", err, nil)
 		recent(t, "handoff CreatedAt", h.CreatedAt, before)
 		in.ID, in.Status, in.CreatedAt, in.UpdatedAt = h.ID, store.HandoffPending, h.CreatedAt, h.CreatedAt
-		in.Channel = "whatsapp"
+		in.Channel = store.ChannelSlack
 		if h.ID == 0 || !sameHandoff(h, in) {
 			t.Errorf("RequestHandoff = %+v, want %+v", h, in)
 		}

@@ -30,7 +30,7 @@ func testHandoffsSince(t *testing.T, open opener) {
 // times do not follow, and reads windows of them.
 func testHandoffWindow(t *testing.T, s store.Store) {
 	sms := create(t, s, store.Conversation{Channel: "sms"})
-	web := create(t, s, store.Conversation{Channel: "webchat"})
+	web := create(t, s, store.Conversation{Channel: store.ChannelWeb})
 	voice := create(t, s, store.Conversation{Channel: "voice"})
 	request := func(c store.Conversation, status string, at time.Time) int64 {
 		t.Helper()
@@ -109,7 +109,7 @@ func testUnanswered(t *testing.T, open opener) {
 // conversation's.
 func testUnansweredWindow(t *testing.T, s store.Store) {
 	x := create(t, s, store.Conversation{Channel: "sms"})
-	y := create(t, s, store.Conversation{Channel: "webchat"})
+	y := create(t, s, store.Conversation{Channel: store.ChannelWeb})
 	z := create(t, s, store.Conversation{Channel: "voice"})
 	stored := map[string]store.Message{}
 	at := func(d time.Duration) time.Time { return t0.Add(d) }

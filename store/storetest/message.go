@@ -11,6 +11,7 @@ import (
 
 func testMessages(t *testing.T, open opener) {
 	t.Run("AppendAndList", func(t *testing.T) { testAppend(t, open(t)) })
+	t.Run("ByID", func(t *testing.T) { testMessageByID(t, open(t)) })
 	t.Run("Idempotent", func(t *testing.T) { testIdempotent(t, open(t)) })
 	t.Run("ConcurrentSameKey", func(t *testing.T) { testConcurrentSameKey(t, open(t)) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, open(t)) })
@@ -65,6 +66,32 @@ func testAppend(t *testing.T, s store.Store) {
 	checkMessages(t, s, c.ID, stored)
 	if u := get(t, s, c.ID).UpdatedAt; !u.After(t0) {
 		t.Errorf("conversation UpdatedAt = %v after messages, want it bumped past %v", u, t0)
+	}
+}
+
+// testMessageByID reads single messages, as bus subscribers told an id do.
+func testMessageByID(t *testing.T, s store.Store) {
+	var stored []store.Message
+	for _, c := range []store.Conversation{create(t, s, store.Conversation{}), create(t, s, store.Conversation{})} {
+		for _, m := range []store.Message{
+			{ConversationID: c.ID, Role: store.RoleCustomer, Text: "where is my order?", IdempotencyKey: "SM1"},
+			{ConversationID: c.ID, Role: store.RoleAI, Text: "I can't see it", Unresolved: true, Gap: store.GapMissingTool},
+		} {
+			got, _, err := s.AppendMessage(t.Context(), m)
+			checkErr(t, "AppendMessage", err, nil)
+			stored = append(stored, got)
+		}
+	}
+	for _, want := range stored {
+		got, err := s.Message(t.Context(), want.ID)
+		checkErr(t, "Message", err, nil)
+		if !sameMessage(got, want) {
+			t.Errorf("Message(%d) = %+v, want %+v", want.ID, got, want)
+		}
+	}
+	for _, id := range []int64{0, -1, stored[len(stored)-1].ID + 1000} {
+		_, err := s.Message(t.Context(), id)
+		checkErr(t, "Message of an unknown id", err, store.ErrNotFound)
 	}
 }
 

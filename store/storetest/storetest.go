@@ -22,6 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		run  func(*testing.T, opener)
 	}{
 		{"Conversations", testConversations},
+		{"Threads", testThreads},
 		{"Messages", testMessages},
 		{"Handoffs", testHandoffs},
 		{"Transitions", testTransitions},
@@ -45,8 +46,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 // test can tell a given time from one the store stamped.
 var t0 = time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
 
+// create stores c, on the web channel unless c names one.
 func create(t *testing.T, s store.Store, c store.Conversation) store.Conversation {
 	t.Helper()
+	if c.Channel == "" {
+		c.Channel = store.ChannelWeb
+	}
 	got, err := s.CreateConversation(t.Context(), c)
 	if err != nil {
 		t.Fatalf("CreateConversation(%+v): %v", c, err)
@@ -75,7 +80,7 @@ func handoffs(t *testing.T, s store.Store, id store.ConversationID) []store.Hand
 // pending returns a new conversation waiting for an agent.
 func pending(t *testing.T, s store.Store) store.Conversation {
 	t.Helper()
-	c := create(t, s, store.Conversation{Channel: "webchat", Customer: "visitor-1"})
+	c := create(t, s, store.Conversation{Channel: store.ChannelWeb, Customer: "visitor-1"})
 	if _, err := s.RequestHandoff(t.Context(), store.Handoff{ConversationID: c.ID, Reason: "customer_request"}); err != nil {
 		t.Fatalf("RequestHandoff(%s): %v", c.ID, err)
 	}

@@ -16,6 +16,12 @@ type Migration struct {
 	Version int
 	Name    string
 	SQL     string
+	// AppliedIf is a query answering true when the migration's change is
+	// already in the schema, or "". A file whose change cannot be written to
+	// run twice (SQLite has no ADD COLUMN IF NOT EXISTS) names one in its
+	// leading comments, on a line "-- applied if: <query>", so that applying
+	// it again to a schema that has it is a no-op like any other migration.
+	AppliedIf string
 }
 
 // Load returns the *.sql files in dir of fsys, ordered by version. Versions
@@ -53,5 +59,21 @@ func load(fsys fs.FS, name string) (Migration, error) {
 	if err != nil {
 		return Migration{}, fmt.Errorf("migration %s: %w", name, err)
 	}
-	return Migration{Version: v, Name: base, SQL: string(b)}, nil
+	return Migration{Version: v, Name: base, SQL: string(b), AppliedIf: appliedIf(string(b))}, nil
+}
+
+// appliedIf returns the query of the "-- applied if:" line among the
+// comments that open sql, or "".
+func appliedIf(sql string) string {
+	for line := range strings.Lines(sql) {
+		line = strings.TrimSpace(line)
+		comment, ok := strings.CutPrefix(line, "--")
+		if !ok && line != "" {
+			return "" // past the leading comments
+		}
+		if q, ok := strings.CutPrefix(strings.TrimSpace(comment), "applied if:"); ok {
+			return strings.TrimSpace(q)
+		}
+	}
+	return ""
 }

@@ -45,3 +45,24 @@ func TestLoad(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadAppliedIf(t *testing.T) {
+	for _, tc := range []struct {
+		name, sql, want string
+	}{
+		{"in the leading comments", "-- Adds a column.\n--   applied if:  SELECT 1 \n\nALTER TABLE t ADD COLUMN c;", "SELECT 1"},
+		{"none", "-- Adds an index.\nCREATE INDEX IF NOT EXISTS i ON t (c);", ""},
+		{"after the first statement it is only a comment", "CREATE TABLE t (c);\n-- applied if: SELECT 1", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"migrations/0003_x.sql": &fstest.MapFile{Data: []byte(tc.sql)}}
+			ms, err := Load(fsys, "migrations")
+			if err != nil || len(ms) != 1 {
+				t.Fatalf("Load = %v, %v", ms, err)
+			}
+			if ms[0].AppliedIf != tc.want || ms[0].SQL != tc.sql {
+				t.Errorf("AppliedIf = %q (SQL %q), want %q and the whole file", ms[0].AppliedIf, ms[0].SQL, tc.want)
+			}
+		})
+	}
+}

@@ -37,7 +37,8 @@ func orNow(t, now time.Time) time.Time {
 	return Time(t)
 }
 
-// Conversation fills in c's ID, state and timestamps before it is created.
+// Conversation checks c's channel and state and fills in its ID, state and
+// timestamps before it is created.
 func Conversation(c store.Conversation, now time.Time) (store.Conversation, error) {
 	if c.ID == "" {
 		id, err := store.NewConversationID()
@@ -52,9 +53,24 @@ func Conversation(c store.Conversation, now time.Time) (store.Conversation, erro
 	if !c.State.Valid() {
 		return c, fmt.Errorf("conversation state %q: %w", c.State, store.ErrInvalid)
 	}
+	if !c.Channel.Valid() {
+		return c, fmt.Errorf("conversation channel %q: %w", c.Channel, store.ErrInvalid)
+	}
 	c.CreatedAt = orNow(c.CreatedAt, now)
 	c.UpdatedAt = orNow(c.UpdatedAt, c.CreatedAt)
 	return c, nil
+}
+
+// Thread checks the arguments of ConversationByThread: an unknown channel is
+// store.ErrInvalid, and an empty key, which names no thread, finds nothing.
+func Thread(channel store.Channel, key string) error {
+	if !channel.Valid() {
+		return fmt.Errorf("thread on channel %q: %w", channel, store.ErrInvalid)
+	}
+	if key == "" {
+		return fmt.Errorf("empty thread key on %s: %w", channel, store.ErrNotFound)
+	}
+	return nil
 }
 
 // Message checks m's role and fills in its timestamp before it is appended.

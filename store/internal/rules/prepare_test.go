@@ -22,7 +22,12 @@ func TestPrepareRejects(t *testing.T) {
 		name string
 		err  func() error
 	}{
-		{"conversation state", func() error { _, err := Conversation(store.Conversation{State: "open"}, now); return err }},
+		{"conversation state", func() error {
+			_, err := Conversation(store.Conversation{Channel: store.ChannelWeb, State: "open"}, now)
+			return err
+		}},
+		{"conversation channel", func() error { _, err := Conversation(store.Conversation{Channel: "webchat"}, now); return err }},
+		{"conversation without channel", func() error { _, err := Conversation(store.Conversation{}, now); return err }},
 		{"message role", func() error { _, err := Message(store.Message{Role: "bot"}, now); return err }},
 		{"handoff status", func() error { _, err := Handoff(store.Handoff{Status: store.HandoffResolved}, now); return err }},
 		{"outbox key", func() error { _, err := Outbox(store.OutboxItem{}, now); return err }},

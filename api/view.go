@@ -55,7 +55,7 @@ func (v *View) Render(ctx context.Context, e events.Event) ([]Event, error) {
 		}
 		return v.message(m), nil
 	case events.Handoff:
-		return v.handoff(ctx, e.HandoffID)
+		return v.handoff(ctx, e.HandoffID, e.MessageID)
 	case events.Claimed:
 		return v.changeState(store.StateHuman, e.Agent), nil
 	case events.State:
@@ -93,16 +93,27 @@ func (v *View) message(m store.Message) []Event {
 	return []Event{{Type: EventMessage, ConversationID: string(v.id), Message: &wm}}
 }
 
-func (v *View) handoff(ctx context.Context, id int64) ([]Event, error) {
+// handoff is the handoff event, with the words the customer was told
+// (the notice message the event names) for the page's own banner.
+func (v *View) handoff(ctx context.Context, id, notice int64) ([]Event, error) {
 	hs, err := v.st.Handoffs(ctx, v.id)
 	if err != nil {
 		return nil, fmt.Errorf("view %s: %w", v.id, err)
 	}
 	for _, h := range hs {
-		if h.ID == id && h.Status != store.HandoffFollowUp {
-			v.state = store.StatePendingHuman
-			return []Event{{Type: EventHandoff, ConversationID: string(v.id), Handoff: ToHandoff(h), State: string(v.state)}}, nil
+		if h.ID != id || h.Status == store.HandoffFollowUp {
+			continue
 		}
+		v.state = store.StatePendingHuman
+		ev := Event{Type: EventHandoff, ConversationID: string(v.id), Handoff: ToHandoff(h), State: string(v.state)}
+		if notice != 0 {
+			m, err := v.st.Message(ctx, notice)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, fmt.Errorf("view %s: %w", v.id, err)
+			}
+			ev.Text = m.Text
+		}
+		return []Event{ev}, nil
 	}
 	return nil, nil
 }

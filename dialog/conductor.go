@@ -390,7 +390,6 @@ func (t *turn) handOff(ctx context.Context, d handoff.Decision) error {
 	if stored.Status != store.HandoffFollowUp {
 		t.state = store.StatePendingHuman
 	}
-	t.c.publish(ctx, events.Event{Kind: events.Handoff, ConversationID: t.conv.ID, State: t.state, HandoffID: stored.ID})
 	t.c.metrics.observeHandoff(string(t.conv.Channel), d)
 	t.c.log.Info("handoff", "conversation_id", t.conv.ID, "channel", t.conv.Channel, "trigger", d.Trigger,
 		"reason", d.Reason, "topic", d.Topic, "status", stored.Status)
@@ -399,7 +398,14 @@ func (t *turn) handOff(ctx context.Context, d handoff.Decision) error {
 		notice = t.live.Handoff.Messages.NoAgent
 		t.c.log.Info("handoff while no agent is online", "conversation_id", t.conv.ID, "when_no_agent", t.live.Handoff.WhenNoAgent)
 	}
-	return t.say(ctx, store.Message{Text: notice})
+	if err := t.say(ctx, store.Message{Text: notice}); err != nil {
+		return err
+	}
+	// After the notice, so that the event can name what the customer was
+	// told (MessageID).
+	t.c.publish(ctx, events.Event{Kind: events.Handoff, ConversationID: t.conv.ID, State: t.state, HandoffID: stored.ID,
+		MessageID: t.history[len(t.history)-1].ID})
+	return nil
 }
 
 // toConsole says whether this conversation's handoffs go to the agents at

@@ -20,6 +20,7 @@ import (
 	"switchboard/channels/voice"
 	"switchboard/channels/webchat"
 	"switchboard/config"
+	"switchboard/delivery"
 	"switchboard/desk"
 	"switchboard/dialog"
 	"switchboard/events"
@@ -51,6 +52,7 @@ type Gateway struct {
 	instance string
 	agents   *desk.Agents
 	presence *desk.Presence
+	outbox   *delivery.Worker
 	voice    *voice.Channel
 	sip      *sip.Server // nil when the voice channel is off
 	now      func() time.Time
@@ -106,6 +108,7 @@ func (g *Gateway) wire(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	g.turns = dialog.NewConductor(g.store, g.dialogLive, dialog.NewMetrics(g.reg), g.now, g.log, dialog.WithBus(g.bus))
+	g.outbox = delivery.New(g.store, g.bus, cfg.Delivery, g.reg, g.log.With("component", "delivery"), g.now)
 	if g.desk, err = g.newDesk(cfg); err != nil {
 		return err
 	}

@@ -40,7 +40,17 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "store unreachable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "config": g.Config().File})
+	body := map[string]any{"status": "ready", "config": g.Config().File}
+	// A stuck outbox (replies not going out) is reported, but the instance
+	// stays in rotation: another instance would be no better at reaching
+	// the channel's service.
+	if h, err := g.outbox.Health(ctx); err == nil {
+		body["outbox"] = map[string]any{"depth": h.Depth, "oldest_age_seconds": h.OldestAge.Seconds(), "stuck": h.Stuck}
+		if h.Stuck {
+			g.log.Warn("outbox stuck", "depth", h.Depth, "oldest_age", h.OldestAge)
+		}
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

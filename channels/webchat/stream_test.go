@@ -78,7 +78,7 @@ func TestStreamCarriesTheWholeHandoff(t *testing.T) {
 		t.Fatalf("agents should hear of the handoff: %+v", ev)
 	}
 	r.do("POST", "/api/v1/agent/conversations/"+id+"/claim", agentToken, nil)
-	if ev := next(t, cust, "agent_joined"); ev.Agent != "alice" {
+	if ev := next(t, cust, "agent_joined"); ev.Agent != "Alice" {
 		t.Fatalf("agent_joined: %+v", ev)
 	}
 	r.do("POST", "/api/v1/agent/conversations/"+id+"/messages", agentToken, map[string]string{"text": "Hello from Alice"})

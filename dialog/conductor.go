@@ -70,24 +70,27 @@ type Outcome struct {
 // Conductor runs the turns of every conversation: it stores each customer
 // message before reacting to it, asks the handoff policy, and then lets the
 // responder answer or hands the conversation to humans. Turns of one
-// conversation run one at a time.
+// conversation run one at a time, across instances too: each holds the
+// store's lock on the conversation.
 type Conductor struct {
 	store   store.Store
 	live    func() Live
 	metrics *Metrics
 	now     func() time.Time
 	log     *slog.Logger
-	locks   *keyedMutex
 }
 
 // NewConductor wires a Conductor. live is called at the start of each turn.
 func NewConductor(st store.Store, live func() Live, m *Metrics, now func() time.Time, log *slog.Logger) *Conductor {
-	return &Conductor{store: st, live: live, metrics: m, now: now, log: log, locks: newKeyedMutex()}
+	return &Conductor{store: st, live: live, metrics: m, now: now, log: log}
 }
 
 // CustomerMessage handles one inbound customer message.
 func (c *Conductor) CustomerMessage(ctx context.Context, in Inbound) (Outcome, error) {
-	unlock := c.locks.lock(string(in.ConversationID))
+	unlock, err := c.store.LockConversation(ctx, in.ConversationID)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("customer message: %w", err)
+	}
 	defer unlock()
 	conv, err := c.store.Conversation(ctx, in.ConversationID)
 	if err != nil {

@@ -81,6 +81,15 @@ type Store interface {
 	// the AI could not answer. A negative limit is ErrInvalid.
 	Unanswered(ctx context.Context, since time.Time, limit int) ([]Message, error)
 
+	// LockConversation waits until nobody else holds the conversation's
+	// lock, in this process or in any other instance on the same database,
+	// and takes it, so that the turns of one conversation run one at a
+	// time. unlock releases it; calling it again does nothing. A caller
+	// whose ctx ends while it waits gets ctx's error and holds nothing. The
+	// conversation need not exist. The lock only orders those who take it:
+	// state changes stay atomic without it.
+	LockConversation(ctx context.Context, id ConversationID) (unlock func(), err error)
+
 	// RequestHandoff records h with Status pending (unless set) and moves the
 	// conversation from ai to pending_human in one transaction; ErrWrongState
 	// (nothing written) when the conversation is not in state ai. Status

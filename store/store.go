@@ -42,7 +42,7 @@ var (
 // implementations keep.
 type Store interface {
 	// CreateConversation stores c. It generates a random ID when c.ID is empty
-	// (ErrExists when a given ID is taken, or c.ThreadKey is on c.Channel),
+	// (ErrExists when a given ID is taken, or c.ThreadKey is taken on c.Channel),
 	// defaults State to StateAI, and sets CreatedAt to now and UpdatedAt to
 	// CreatedAt unless they are given, so imported conversations keep their
 	// history. An unknown channel or state is ErrInvalid.

@@ -65,10 +65,3 @@ func (s *Set) unref(key string, e *entry) {
 		delete(s.locks, key)
 	}
 }
-
-// held returns how many keys have a holder or a waiter, for tests.
-func (s *Set) held() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.locks)
-}

@@ -78,14 +78,14 @@ type Outcome struct {
 // Conductor runs the turns of every conversation: it stores each customer
 // message before reacting to it, asks the handoff policy, and then lets the
 // responder answer or hands the conversation to humans. Turns of one
-// conversation run one at a time.
+// conversation run one at a time, across instances too: each holds the
+// store's lock on the conversation.
 type Conductor struct {
 	store   store.Store
 	live    func() Live
 	metrics *Metrics
 	now     func() time.Time
 	log     *slog.Logger
-	locks   *keyedMutex
 	bus     events.Bus // nil: nobody listens
 }
 
@@ -98,7 +98,7 @@ func WithBus(b events.Bus) ConductorOption { return func(c *Conductor) { c.bus =
 
 // NewConductor wires a Conductor. live is called at the start of each turn.
 func NewConductor(st store.Store, live func() Live, m *Metrics, now func() time.Time, log *slog.Logger, opts ...ConductorOption) *Conductor {
-	c := &Conductor{store: st, live: live, metrics: m, now: now, log: log, locks: newKeyedMutex()}
+	c := &Conductor{store: st, live: live, metrics: m, now: now, log: log}
 	for _, o := range opts {
 		o(c)
 	}
@@ -118,7 +118,10 @@ func (c *Conductor) publish(ctx context.Context, e events.Event) {
 
 // CustomerMessage handles one inbound customer message.
 func (c *Conductor) CustomerMessage(ctx context.Context, in Inbound) (Outcome, error) {
-	unlock := c.locks.lock(string(in.ConversationID))
+	unlock, err := c.store.LockConversation(ctx, in.ConversationID)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("customer message: %w", err)
+	}
 	defer unlock()
 	conv, err := c.store.Conversation(ctx, in.ConversationID)
 	if err != nil {

@@ -26,9 +26,12 @@ func (c *Conductor) Note(ctx context.Context, id store.ConversationID, text stri
 // calls back, and the message that tells the customer is stored and
 // returned for the channel to say.
 func (c *Conductor) TransferFailed(ctx context.Context, h store.Handoff, why string) (store.Message, error) {
-	unlock := c.locks.lock(string(h.ConversationID))
+	unlock, err := c.store.LockConversation(ctx, h.ConversationID)
+	if err != nil {
+		return store.Message{}, fmt.Errorf("transfer failed: %w", err)
+	}
 	defer unlock()
-	err := c.store.ReturnToAI(ctx, h.ConversationID, "")
+	err = c.store.ReturnToAI(ctx, h.ConversationID, "")
 	if err != nil && !errors.Is(err, store.ErrWrongState) {
 		return store.Message{}, fmt.Errorf("transfer failed: %w", err)
 	}

@@ -42,7 +42,7 @@ var (
 // implementations keep.
 type Store interface {
 	// CreateConversation stores c. It generates a random ID when c.ID is empty
-	// (ErrExists when a given ID is taken, or c.ThreadKey is on c.Channel),
+	// (ErrExists when a given ID is taken, or c.ThreadKey is taken on c.Channel),
 	// defaults State to StateAI, and sets CreatedAt to now and UpdatedAt to
 	// CreatedAt unless they are given, so imported conversations keep their
 	// history. An unknown channel or state is ErrInvalid.
@@ -80,6 +80,15 @@ type Store interface {
 	// true), newest first, at most limit (0 = 1,000). These are the questions
 	// the AI could not answer. A negative limit is ErrInvalid.
 	Unanswered(ctx context.Context, since time.Time, limit int) ([]Message, error)
+
+	// LockConversation waits until nobody else holds the conversation's
+	// lock, in this process or in any other instance on the same database,
+	// and takes it, so that the turns of one conversation run one at a
+	// time. unlock releases it; calling it again does nothing. A caller
+	// whose ctx ends while it waits gets ctx's error and holds nothing. The
+	// conversation need not exist. The lock only orders those who take it:
+	// state changes stay atomic without it.
+	LockConversation(ctx context.Context, id ConversationID) (unlock func(), err error)
 
 	// RequestHandoff records h with Status pending (unless set) and moves the
 	// conversation from ai to pending_human in one transaction; ErrWrongState

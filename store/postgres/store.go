@@ -3,7 +3,8 @@
 //
 // Every change that reads before it writes (a claim checking the state) locks
 // the conversation row first (SELECT ... FOR UPDATE), so concurrent agents on
-// any instance are decided one after the other. Tables are created unqualified
+// any instance are decided one after the other. Conversation locks, which
+// order whole turns, are advisory locks on a session of their own (lock.go). Tables are created unqualified
 // in the first schema of the connection's search_path, so a DSN such as
 // "postgres://host/db?search_path=switchboard" picks the schema.
 package postgres
@@ -21,7 +22,8 @@ import (
 
 // Store is a store.Store on a PostgreSQL connection pool.
 type Store struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	locks *convLocks
 }
 
 var _ store.Store = (*Store)(nil)
@@ -38,7 +40,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, locks: &convLocks{cfg: pool.Config().ConnConfig}}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -58,8 +60,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the pool, waiting for connections in use to be returned.
+// Close closes the pool, waiting for connections in use to be returned, and
+// ends the session that holds conversation locks, releasing any still held.
 func (s *Store) Close() error {
+	s.locks.close()
 	s.pool.Close()
 	return nil
 }

@@ -22,12 +22,14 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"switchboard/store"
+	"switchboard/store/internal/keylock"
 )
 
 // Store is a store.Store on one SQLite file.
 type Store struct {
 	write *sql.DB // exactly one connection: SQLite allows one writer at a time
 	read  *sql.DB // query_only connections for reads
+	locks keylock.Set
 }
 
 var _ store.Store = (*Store)(nil)

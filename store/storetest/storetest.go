@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Handoffs", testHandoffs},
 		{"Transitions", testTransitions},
 		{"ConcurrentClaim", testConcurrentClaim},
+		{"Locks", testLocks},
 		{"Outbox", testOutbox},
 		{"HandoffsSince", testHandoffsSince},
 		{"Unanswered", testUnanswered},

@@ -134,7 +134,8 @@ func TestBrowserVisitorToAgentHandoff(t *testing.T) {
 		// Then asks for a person: the page's own handoff listener shows its banner.
 		chromedp.SendKeys("#sb-input", "I'd like to talk to a real person", chromedp.ByQuery),
 		chromedp.Click("#sb-send", chromedp.ByQuery),
-		waitText("#demo-handoff-banner", "connecting you"),
+		// Nobody has the console open yet: the customer is told so.
+		waitText("#demo-handoff-banner", "passed your conversation to our team"),
 		shot(t, visitor, "1-visitor-handoff"),
 		// The page's contact form sends details for the human.
 		chromedp.SendKeys(`#demo-contact-form [name="name"]`, "Ada Lovelace", chromedp.ByQuery),

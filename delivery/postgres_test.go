@@ -2,85 +2,16 @@ package delivery_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"switchboard/config"
 	"switchboard/delivery"
 	"switchboard/store"
-	"switchboard/store/postgres"
+	"switchboard/store/postgres/pgtest"
 )
-
-// pgDSN creates a schema of its own for the test, dropped when it ends, and
-// returns a DSN into it. PostgreSQL is TEST_DATABASE_URL (default: the
-// local test database); the test is skipped when it cannot be reached,
-// unless SWITCHBOARD_NO_SKIP=1.
-func pgDSN(tb testing.TB) string {
-	tb.Helper()
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // never fails
-	schema := "sb_delivery_" + hex.EncodeToString(b[:])
-	if err := pgExec(base, "CREATE SCHEMA "+schema); err != nil {
-		if os.Getenv("SWITCHBOARD_NO_SKIP") == "1" {
-			tb.Fatalf("PostgreSQL: %v", err)
-		}
-		tb.Skipf("PostgreSQL not usable, skipping (set TEST_DATABASE_URL): %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := pgExec(base, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatalf("TEST_DATABASE_URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// pgExec runs one statement on a connection of its own, outside any test's
-// context: cleanups run after it ended.
-func pgExec(dsn, sql string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, sql)
-	return err
-}
-
-// openPG opens an instance's store: its own connection pool.
-func openPG(tb testing.TB, dsn string) store.Store {
-	tb.Helper()
-	st, err := postgres.Open(context.Background(), dsn)
-	if err != nil {
-		tb.Fatalf("postgres.Open: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			tb.Errorf("Close: %v", err)
-		}
-	})
-	return st
-}
 
 // pgCfg is the shipped tuning, with a lease the tests can wait out.
 func pgCfg() config.Delivery {
@@ -233,3 +164,9 @@ func BenchmarkOutboxTwoWorkers(b *testing.B) {
 		b.Errorf("%d items sent, want %d", n, b.N)
 	}
 }
+
+var (
+	pgDSN  = pgtest.SchemaDSN
+	pgExec = pgtest.Exec
+	openPG = func(tb testing.TB, dsn string) store.Store { return pgtest.Open(tb, dsn) }
+)

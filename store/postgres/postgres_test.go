@@ -2,10 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,90 +13,12 @@ import (
 
 	"switchboard/store"
 	"switchboard/store/postgres"
+	"switchboard/store/postgres/pgtest"
 	"switchboard/store/storetest"
 )
 
-const defaultDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-func baseDSN() string {
-	if dsn := os.Getenv("TEST_DATABASE_URL"); dsn != "" {
-		return dsn
-	}
-	return defaultDSN
-}
-
-// schemaDSN creates a fresh schema for this test, drops it when the test
-// ends, and returns a DSN whose search_path points into it. It skips the test
-// when PostgreSQL cannot be reached, unless SWITCHBOARD_NO_SKIP=1.
-func schemaDSN(t testing.TB) string {
-	t.Helper()
-	base := baseDSN()
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	schema := "sb_test_" + hex.EncodeToString(b[:])
-	if err := admin(base, "CREATE SCHEMA "+schema); err != nil {
-		unreachable(t, base, err)
-	}
-	t.Cleanup(func() {
-		if err := admin(base, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return withSearchPath(base, schema)
-}
-
-// admin runs one statement on its own connection. It does not use the test's
-// context: cleanups run after that context is canceled.
-func admin(dsn, sql string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, sql)
-	return err
-}
-
-func unreachable(t testing.TB, dsn string, err error) {
-	t.Helper()
-	if u, perr := url.Parse(dsn); perr == nil && u.Scheme != "" {
-		dsn = u.Redacted()
-	}
-	if os.Getenv("SWITCHBOARD_NO_SKIP") == "1" {
-		t.Fatalf("PostgreSQL at %s: %v (SWITCHBOARD_NO_SKIP=1, so not skipping)", dsn, err)
-	}
-	t.Skipf("PostgreSQL at %s not usable, skipping: %v (set TEST_DATABASE_URL; SWITCHBOARD_NO_SKIP=1 turns this into a failure)", dsn, err)
-}
-
-func withSearchPath(dsn, schema string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return strings.TrimSpace(dsn) + " search_path=" + schema // key=value form
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-func open(t testing.TB, dsn string) *postgres.Store {
-	t.Helper()
-	s, err := postgres.Open(t.Context(), dsn)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return s
 }
 
 // requirePostgres skips (or fails) the whole test up front rather than in
@@ -210,3 +128,13 @@ func BenchmarkAppendMessage(b *testing.B) {
 	requirePostgres(b)
 	storetest.BenchAppendMessage(b, func(b *testing.B) store.Store { return open(b, schemaDSN(b)) })
 }
+
+// The suite's helpers are pgtest's, shared with every package that needs
+// a PostgreSQL schema of its own.
+var (
+	baseDSN     = pgtest.BaseDSN
+	schemaDSN   = pgtest.SchemaDSN
+	admin       = pgtest.Exec
+	unreachable = pgtest.Unreachable
+	open        = pgtest.Open
+)

@@ -248,3 +248,41 @@ func TestConcurrentClaimsAcrossInstances(t *testing.T) {
 		}
 	}
 }
+
+// An asynchronous channel's reply goes into the outbox once, addressed to
+// the customer on that channel, for its sender to deliver.
+func TestOutboxRouteEnqueuesTheReplyOnce(t *testing.T) {
+	st := sqliteStore(t)
+	bus := events.NewInProcess("a")
+	defer bus.Close()
+	wake := bus.Subscribe(events.Filter{Kinds: []events.Kind{events.Outbox}})
+	defer wake.Close()
+	id := waiting(t, st, "sms")
+	c, _ := st.Conversation(t.Context(), id)
+	m, _, err := st.AppendMessage(t.Context(), store.Message{ConversationID: id, Role: store.RoleAgent, Text: "Refunded.", Agent: "sam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	route := desk.OutboxRoute(st, bus, func(string) string { return "Sam" })
+	for range 2 { // a retried request
+		if err := route.Deliver(t.Context(), c, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due, err := st.Due(t.Context(), time.Now(), 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 1 || due[0].Destination != "sms:+15550001" || due[0].ConversationID != id {
+		t.Fatalf("outbox = %+v, want one item for sms:+15550001", due)
+	}
+	var r desk.Reply
+	if err := json.Unmarshal(due[0].Payload, &r); err != nil || r.Text != "Refunded." || r.AgentName != "Sam" || r.MessageID != m.ID {
+		t.Errorf("payload = %+v, %v", r, err)
+	}
+	select {
+	case <-wake.C():
+	default:
+		t.Error("the delivery workers were not woken")
+	}
+}

@@ -101,8 +101,19 @@ func (d *Desk) resolve(w http.ResponseWriter, r *http.Request, a Agent) error {
 	return d.close(w, r, a, d.o.Store.Resolve, store.StateResolved)
 }
 
+// returnToAI gives the conversation back to the AI, which then answers a
+// customer message that arrived while the agent was handing it back.
 func (d *Desk) returnToAI(w http.ResponseWriter, r *http.Request, a Agent) error {
-	return d.close(w, r, a, d.o.Store.ReturnToAI, store.StateAI)
+	if err := d.close(w, r, a, d.o.Store.ReturnToAI, store.StateAI); err != nil {
+		return err
+	}
+	if d.o.AnswerPending != nil {
+		id := store.ConversationID(r.PathValue("id"))
+		if err := d.o.AnswerPending(context.WithoutCancel(r.Context()), id); err != nil {
+			d.o.Log.Error("the AI did not answer the message left pending", "conversation_id", id, "error", err)
+		}
+	}
+	return nil
 }
 
 // close ends the humans' part of a conversation, one way or the other.

@@ -56,8 +56,11 @@ type Options struct {
 	// none (a phone call, once it has ended) takes no reply.
 	Routes map[string]Route
 	Live   func() Live
-	Log    *slog.Logger
-	Now    func() time.Time
+	// AnswerPending, when set, lets the AI answer a customer message left
+	// unanswered when a conversation is returned to it.
+	AnswerPending func(ctx context.Context, id store.ConversationID) error
+	Log           *slog.Logger
+	Now           func() time.Time
 }
 
 // Desk serves the agent API.

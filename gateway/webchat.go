@@ -1,12 +1,14 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"os"
 
 	"switchboard/channels/webchat"
 	"switchboard/config"
 	"switchboard/desk"
+	"switchboard/store"
 )
 
 // newDesk builds the agent desk: the agents from the config or, with none
@@ -33,7 +35,7 @@ func (g *Gateway) newDesk(cfg *config.Config) (*desk.Desk, error) {
 		routes["web"] = desk.ByBus // the visitor's stream hears the stored reply
 	}
 	return desk.New(desk.Options{Store: g.store, Bus: g.bus, Agents: agents, Presence: g.presence, Routes: routes,
-		Live: g.deskLive, Log: g.log.With("component", "desk"), Now: g.now}), nil
+		Live: g.deskLive, AnswerPending: g.answerPending, Log: g.log.With("component", "desk"), Now: g.now}), nil
 }
 
 func (g *Gateway) deskLive() desk.Live {
@@ -61,4 +63,9 @@ func (g *Gateway) newWebChat(cfg *config.Config) (*webchat.Server, error) {
 func (g *Gateway) webLive() webchat.Live {
 	rt := g.live.Load()
 	return webchat.Live{Web: rt.cfg.Channels.Web, Handoff: rt.cfg.Handoff, Company: rt.company}
+}
+
+func (g *Gateway) answerPending(ctx context.Context, id store.ConversationID) error {
+	_, err := g.turns.AnswerPending(ctx, id)
+	return err
 }

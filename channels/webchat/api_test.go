@@ -217,3 +217,21 @@ func TestCORSForAllowedOriginsOnly(t *testing.T) {
 		t.Errorf("a foreign origin got CORS headers: %v", res.Header)
 	}
 }
+
+// A message the visitor sent while the agent was handing the conversation
+// back is answered by the AI once it holds the conversation again.
+func TestMessageSentDuringReturnIsAnsweredByTheAI(t *testing.T) {
+	r := newRig(t, nil)
+	id, tok := r.start()
+	r.say(id, tok, "agent please")
+	r.do("POST", "/api/v1/agent/conversations/"+id+"/claim", agentToken, nil)
+	r.say(id, tok, "How long do I have to return an item?") // the agent is already clicking "return"
+	if res := r.do("POST", "/api/v1/agent/conversations/"+id+"/return-to-ai", agentToken, nil); res.status != http.StatusOK {
+		t.Fatalf("return: %d %v", res.status, res.body)
+	}
+	ms := r.messages(id, tok)
+	last := ms[len(ms)-1]
+	if last["role"] != "ai" || !strings.Contains(last["text"].(string), "30 days") {
+		t.Errorf("the pending question should get the AI's answer; last message %v", last)
+	}
+}

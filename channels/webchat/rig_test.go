@@ -2,6 +2,7 @@ package webchat
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -56,6 +57,9 @@ func newRig(t *testing.T, edit func(*Live)) *rig {
 		Live: func() desk.Live {
 			return desk.Live{Handoff: r.live.Handoff, File: cfg.File, AllowedOrigins: r.live.Web.AllowedOrigins,
 				MaxMessageChars: r.live.Web.MaxMessageChars}
+		}, AnswerPending: func(ctx context.Context, id store.ConversationID) error {
+			_, err := core.Turns.AnswerPending(ctx, id)
+			return err
 		}, Log: log, Now: time.Now})
 	mux := http.NewServeMux()
 	r.chat.Register(mux)

@@ -51,6 +51,8 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		WriteJSON(w, http.StatusConflict, map[string]string{"error": "taken by another agent"})
 	case errors.Is(err, store.ErrNotHolder):
 		WriteJSON(w, http.StatusConflict, map[string]string{"error": "another agent holds this conversation"})
+	case errors.Is(err, store.ErrInvalid):
+		WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid input"})
 	case errors.Is(err, store.ErrWrongState):
 		WriteJSON(w, http.StatusConflict, map[string]string{"error": "the conversation is not in a state that allows this"})
 	default:

@@ -46,6 +46,9 @@ func (d *CustomerDetails) Validate() error {
 		if strings.ContainsAny(v, "\n\r;") {
 			return fmt.Errorf("%s holds a line break or semicolon", strings.ToLower(f.label))
 		}
+		if strings.ContainsRune(v, 0) {
+			return fmt.Errorf("%s holds a NUL character", strings.ToLower(f.label))
+		}
 		if len(v) > f.max {
 			return fmt.Errorf("%s is longer than %d characters", strings.ToLower(f.label), f.max)
 		}

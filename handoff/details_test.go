@@ -1,6 +1,7 @@
 package handoff
 
 import (
+	"strings"
 	"testing"
 
 	"switchboard/store"
@@ -18,7 +19,8 @@ func TestValidateDetails(t *testing.T) {
 		{"nothing", CustomerDetails{Name: "  "}, CustomerDetails{}, "give at least one detail"},
 		{"semicolon", CustomerDetails{Name: "Ada; Email: x"}, CustomerDetails{}, "name holds a line break or semicolon"},
 		{"line break", CustomerDetails{OrderNumber: "1\n2"}, CustomerDetails{}, "order number holds a line break or semicolon"},
-		{"too long", CustomerDetails{Phone: string(make([]byte, 51))}, CustomerDetails{}, "phone is longer than 50 characters"},
+		{"NUL", CustomerDetails{Name: "a\x00b"}, CustomerDetails{}, "name holds a NUL character"},
+		{"too long", CustomerDetails{Phone: strings.Repeat("5", 51)}, CustomerDetails{}, "phone is longer than 50 characters"},
 		{"not an address", CustomerDetails{Email: "ada at example"}, CustomerDetails{}, "email is not an address"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

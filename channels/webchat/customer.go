@@ -115,6 +115,8 @@ func (s *Server) customerText(ctx context.Context, c store.Conversation, text, c
 		return api.Message{}, api.Errorf(http.StatusBadRequest, "text is empty")
 	case utf8.RuneCountInString(text) > live.Web.MaxMessageChars:
 		return api.Message{}, api.Errorf(http.StatusRequestEntityTooLarge, "a message holds at most %d characters", live.Web.MaxMessageChars)
+	case strings.ContainsRune(text, 0) || strings.ContainsRune(clientID, 0):
+		return api.Message{}, api.Errorf(http.StatusBadRequest, "text holds a NUL character")
 	case len(clientID) > 64:
 		return api.Message{}, api.Errorf(http.StatusBadRequest, "client_id is longer than 64 characters")
 	case !s.limits.allowConversation(string(c.ID), live.Web.RateLimit.PerConversation):

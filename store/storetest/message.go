@@ -26,6 +26,8 @@ func testMessages(t *testing.T, open opener) {
 			{"unknown conversation", store.Message{ConversationID: "nope", Role: store.RoleCustomer}, store.ErrNotFound},
 			{"unknown role", store.Message{ConversationID: c.ID, Role: "bot"}, store.ErrInvalid},
 			{"no role", store.Message{ConversationID: c.ID}, store.ErrInvalid},
+			// PostgreSQL's text cannot hold NUL: both stores refuse it alike.
+			{"NUL in text", store.Message{ConversationID: c.ID, Role: store.RoleCustomer, Text: "a\x00b"}, store.ErrInvalid},
 		} {
 			_, _, err := s.AppendMessage(t.Context(), tc.m)
 			checkErr(t, tc.name, err, tc.want)

@@ -5,6 +5,7 @@ package rules
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"switchboard/store"
@@ -56,6 +57,9 @@ func Conversation(c store.Conversation, now time.Time) (store.Conversation, erro
 	if !c.Channel.Valid() {
 		return c, fmt.Errorf("conversation channel %q: %w", c.Channel, store.ErrInvalid)
 	}
+	if err := noNUL("conversation", c.Customer, c.ThreadKey, c.Agent); err != nil {
+		return c, err
+	}
 	c.CreatedAt = orNow(c.CreatedAt, now)
 	c.UpdatedAt = orNow(c.UpdatedAt, c.CreatedAt)
 	return c, nil
@@ -78,6 +82,9 @@ func Message(m store.Message, now time.Time) (store.Message, error) {
 	if !m.Role.Valid() {
 		return m, fmt.Errorf("message role %q: %w", m.Role, store.ErrInvalid)
 	}
+	if err := noNUL("message", m.Text, m.Gap, m.IdempotencyKey, m.Agent); err != nil {
+		return m, err
+	}
 	m.ID = 0
 	m.CreatedAt = orNow(m.CreatedAt, now)
 	return m, nil
@@ -92,6 +99,9 @@ func Handoff(h store.Handoff, now time.Time) (store.Handoff, error) {
 	}
 	if h.Status != store.HandoffPending && h.Status != store.HandoffFollowUp {
 		return h, fmt.Errorf("new handoff status %q: %w", h.Status, store.ErrInvalid)
+	}
+	if err := noNUL("handoff", h.Trigger, h.Reason, h.Topic, h.Summary, h.Target, h.Agent); err != nil {
+		return h, err
 	}
 	h.ID = 0
 	h.Channel = "" // read from the conversation, never written
@@ -114,6 +124,17 @@ func Outbox(it store.OutboxItem, now time.Time) (store.OutboxItem, error) {
 	it.NextAttemptAt = orNow(it.NextAttemptAt, it.CreatedAt)
 	it.DeliveredAt = TimePtr(it.DeliveredAt)
 	return it, nil
+}
+
+// noNUL refuses text holding a NUL character: PostgreSQL's text cannot
+// hold one, so both stores refuse it alike rather than one failing late.
+func noNUL(what string, fields ...string) error {
+	for _, f := range fields {
+		if strings.ContainsRune(f, 0) {
+			return fmt.Errorf("%s holds a NUL character: %w", what, store.ErrInvalid)
+		}
+	}
+	return nil
 }
 
 // Limit returns the number of conversations a ListFilter asks for.

@@ -161,3 +161,39 @@ func TestAgentStreamNeedsAToken(t *testing.T) {
 		t.Fatalf("want 401, got %v %v", res, err)
 	}
 }
+
+// What happens while the AI holds a conversation (its messages, details the
+// visitor gives) is not the agents' business: their stream hears of the
+// conversation first when it is handed to them.
+func TestAgentStreamHearsNothingWhileTheAIHoldsTheConversation(t *testing.T) {
+	r := newRig(t, nil)
+	id, tok := r.start()
+	agent, _, err := r.dial("/api/v1/agent/stream?token="+agentToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agent.CloseNow()
+	r.say(id, tok, "Do you ship internationally?")
+	if res := r.do("POST", "/api/v1/conversations/"+id+"/details", tok, map[string]string{"name": "Ada"}); res.status != http.StatusNoContent {
+		t.Fatalf("details: %d %v", res.status, res.body)
+	}
+	r.say(id, tok, "can u get me a human pls")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var (
+		first api.Event
+		data  []byte
+	)
+	for first.Type == "" || first.Type == api.EventPresence { // who is online is the agents' business
+		if _, data, err = agent.Read(ctx); err != nil {
+			t.Fatal(err)
+		}
+		first = api.Event{}
+		if err := json.Unmarshal(data, &first); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if first.State != "pending_human" {
+		t.Errorf("the agent stream's first event is %s", data)
+	}
+}

@@ -231,7 +231,7 @@ func (g *Gateway) Listen() error {
 		}
 	}
 	g.httpLn = ln
-	g.http = &http.Server{Handler: g.routes(), ReadHeaderTimeout: 10 * time.Second}
+	g.http = newHTTPServer(g.routes())
 	return nil
 }
 

@@ -23,7 +23,7 @@ func (g *Gateway) routes() http.Handler {
 	if g.web != nil {
 		g.web.Register(mux)
 	}
-	return mux
+	return newClientLimit(maxRequestsPerClient).wrap(mux)
 }
 
 // healthz says the process is alive and serving.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,7 +24,42 @@ func (g *Gateway) routes() http.Handler {
 	if g.web != nil {
 		g.web.Register(mux)
 	}
-	return newClientLimit(maxRequestsPerClient).wrap(mux)
+	return newClientLimit(maxRequestsPerClient).wrap(apiErrors(mux))
+}
+
+// apiErrors serves mux, except that a request under /api/ that no API
+// route takes is answered in JSON, like every other API error: 404 for a
+// path no route has, 405 with Allow for a method the path does not take.
+// ServeMux's own answers are text/plain, and the pages' catch-all "GET /"
+// would answer a GET for an unknown API path with the site's 404.
+func apiErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/") || isAPIPattern(mux, r) {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+			http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+			probe := *r
+			probe.Method = m
+			if isAPIPattern(mux, &probe) {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such API path"})
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method " + r.Method + " not allowed; allowed: " + strings.Join(allow, ", ")})
+	})
+}
+
+// isAPIPattern reports whether an API route of mux takes r.
+func isAPIPattern(mux *http.ServeMux, r *http.Request) bool {
+	_, pattern := mux.Handler(r)
+	return strings.Contains(pattern, "/api/")
 }
 
 // healthz says the process is alive and serving.

@@ -3,7 +3,10 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -77,6 +80,39 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "config": g.Config().File})
+}
+
+// whereToLook tells whoever started the gateway which pages to open, and
+// where the agent token is when the gateway generated it; never the token.
+func (g *Gateway) whereToLook() string {
+	host, port, err := net.SplitHostPort(g.HTTPAddr())
+	if err != nil {
+		return "agent console: /agent"
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost" // listening on every address
+	}
+	base := "http://" + net.JoinHostPort(host, port)
+	s := "agent console: " + base + "/agent"
+	if g.agentTokenFile != "" {
+		s += " (token in " + shortPath(g.agentTokenFile) + ")"
+	}
+	if g.web != nil {
+		s += "; demo shop with the chat widget: " + base + "/"
+	}
+	return s
+}
+
+// shortPath is p relative to the working directory when it is under it.
+func shortPath(p string) string {
+	wd, err := os.Getwd()
+	if err != nil || !filepath.IsAbs(p) {
+		return p
+	}
+	if rel, err := filepath.Rel(wd, p); err == nil && filepath.IsLocal(rel) {
+		return rel
+	}
+	return p
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

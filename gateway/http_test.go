@@ -1,12 +1,20 @@
 package gateway
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"switchboard/web"
 )
@@ -109,5 +117,91 @@ func TestGatewayAPIErrorsAreJSON(t *testing.T) {
 			checkJSONError(t, resp)
 		}
 		resp.Body.Close()
+	}
+}
+
+// syncBuffer is a log destination the test reads while the gateway writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The start-up log says where the agent console is, and where its token is
+// when the gateway generated it, but never the token.
+func TestStartupLogSaysWhereTheConsoleIs(t *testing.T) {
+	for _, tc := range []struct {
+		name, envToken string
+		wantFile       bool
+	}{
+		{"generated token", "", true},
+		{"token from the environment", "startup-log-test-token", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("SWITCHBOARD_AGENT_TOKEN", tc.envToken)
+			var logs syncBuffer
+			data := t.TempDir()
+			g, err := New(t.Context(), Options{ConfigPath: fixture(t), HTTPAddr: "127.0.0.1:0", SIPAddr: "127.0.0.1:0", DataDir: data},
+				slog.New(slog.NewTextHandler(&logs, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := g.Listen(); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- g.Run(ctx) }()
+			defer func() { cancel(); <-done }()
+			want := "agent console: http://" + g.HTTPAddr() + "/agent"
+			for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), want); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no %q in the log:\n%s", want, logs.String())
+				}
+			}
+			file := filepath.Join(data, "agent-token")
+			if got := strings.Contains(logs.String(), "(token in "+file+")"); got != tc.wantFile {
+				t.Errorf("log names the token file %s: %v, want %v\n%s", file, got, tc.wantFile, logs.String())
+			}
+			token := tc.envToken
+			if tc.wantFile {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				token = strings.TrimSpace(string(b))
+			}
+			if strings.Contains(logs.String(), token) {
+				t.Errorf("the token is in the log:\n%s", logs.String())
+			}
+			if n := strings.Count(logs.String(), "agent console:"); n != 1 {
+				t.Errorf("the console's address is logged %d times, want once", n)
+			}
+		})
+	}
+}
+
+// A gateway listening on every address is reached at localhost.
+func TestWhereToLookNamesLocalhostForEveryAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	g := &Gateway{httpLn: ln}
+	if got, want := g.whereToLook(), "agent console: http://localhost:"+port+"/agent"; got != want {
+		t.Errorf("whereToLook() = %q, want %q", got, want)
 	}
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"switchboard/channels/webchat"
 	"switchboard/config"
@@ -21,6 +22,9 @@ func (g *Gateway) newDesk(cfg *config.Config) (*desk.Desk, error) {
 			return nil, fmt.Errorf("desk: %w", err)
 		}
 		single = tok
+		if os.Getenv("SWITCHBOARD_AGENT_TOKEN") == "" {
+			g.agentTokenFile = filepath.Join(cfg.DataDir, "agent-token")
+		}
 	}
 	agents, err := desk.LoadAgents(cfg.Agents, src, single)
 	if err != nil {

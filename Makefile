@@ -12,26 +12,33 @@ CONFIG   ?= configs/switchboard.yaml
 # example (configs/kamailio); the suite's PostgreSQL runs at 127.0.0.1:5432.
 RUN_DEBS  := flite pocketsphinx pocketsphinx-en-us
 TEST_DEBS := $(RUN_DEBS) postgresql-client chromium sip-tester baresip kamailio
+# Ports: `make run HTTP=:8081 SIP=:5061` serves there instead of the
+# config's listen.http and listen.sip; `make call SIP_TARGET=127.0.0.1:5061`
+# calls a gateway there.
+HTTP       ?=
+SIP        ?=
+SIP_TARGET ?= 127.0.0.1:5060
 
 .PHONY: all build run call test bench lint fuzz deps clean
 
 all: build
 
 build:
+	@[ -e $(BIN) ] || echo "building $(BIN)… (the first build compiles every module: a few minutes)"
 	$(GO) build -o $(BIN) ./cmd/switchboard
 
 run: build
-	@scripts/debs.sh $(RUN_DEBS)
-	./$(BIN) serve --config $(CONFIG)
+	@scripts/debs.sh --for "speech on phone calls (flite speaks, pocketsphinx listens)" $(RUN_DEBS)
+	./$(BIN) serve --config $(CONFIG)$(if $(HTTP), --http $(HTTP))$(if $(SIP), --sip $(SIP))
 
 # A test call from sipp (Debian sip-tester): it presses 0 after the greeting
 # and accepts the transfer the gateway asks for (see README).
 call:
-	@scripts/debs.sh sip-tester
-	sipp 127.0.0.1:5060 -sf testdata/sipp/call_press_zero.xml -s support -m 1 -i 127.0.0.1 -p 5090 -trace_msg -message_file /tmp/switchboard-call.log
+	@scripts/debs.sh --for "the test call (sipp)" sip-tester
+	sipp $(SIP_TARGET) -sf testdata/sipp/call_press_zero.xml -s support -m 1 -i 127.0.0.1 -p 5090 -trace_msg -message_file /tmp/switchboard-call.log
 
 deps:
-	@scripts/debs.sh $(TEST_DEBS)
+	@scripts/debs.sh --for "the test suite (speech, PostgreSQL client, Chromium, sipp, baresip)" $(TEST_DEBS)
 
 test: deps
 	$(GO) vet ./...

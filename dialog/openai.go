@@ -52,6 +52,7 @@ type OpenAIInputs struct {
 type OpenAI struct {
 	cfg      config.OpenAIResponder
 	client   *openai.Client
+	secrets  redactor // applied to every error of client before it is logged or returned
 	fallback Responder
 	log      *slog.Logger
 	clock    RetryClock
@@ -81,12 +82,12 @@ func NewOpenAI(cfg config.OpenAIResponder, in OpenAIInputs) (*OpenAI, error) {
 	case cfg.MaxRetries < 0 || cfg.HistoryTokens <= 0:
 		return nil, errors.New("openai responder: max_retries must not be negative and history_tokens must be positive")
 	}
-	client, err := newOpenAIClient("openai responder", cfg.BaseURL, cfg.APIKeyEnv, httpClientFor(in.HTTPClient, cfg.ConnectTimeout))
+	client, secrets, err := newOpenAIClient("openai responder", cfg.BaseURL, cfg.APIKeyEnv, httpClientFor(in.HTTPClient, cfg.ConnectTimeout))
 	if err != nil {
 		return nil, err
 	}
 	o := &OpenAI{
-		cfg: cfg, client: client, fallback: in.Fallback,
+		cfg: cfg, client: client, secrets: secrets, fallback: in.Fallback,
 		log: in.Log, clock: in.Clock, tools: []openai.Tool{transferToolDef()}, handoff: in.Handoff,
 		prompt: promptInput{
 			Company: in.Knowledge.Company, Instructions: cfg.Instructions, Topics: in.Handoff.RestrictedTopics,
@@ -214,7 +215,7 @@ func (o *OpenAI) complete(ctx context.Context, creq openai.ChatCompletionRequest
 func (o *OpenAI) attempt(ctx context.Context, creq openai.ChatCompletionRequest, onSentence func(string)) (Reply, bool, error) {
 	stream, err := o.client.CreateChatCompletionStream(ctx, creq)
 	if err != nil {
-		return Reply{}, false, fmt.Errorf("chat completion: %w", err)
+		return Reply{}, false, fmt.Errorf("chat completion: %w", o.secrets.redact(err))
 	}
 	defer stream.Close()
 	var r streamReply
@@ -224,7 +225,7 @@ func (o *OpenAI) attempt(ctx context.Context, creq openai.ChatCompletionRequest,
 			break
 		}
 		if err != nil {
-			return Reply{}, r.started, fmt.Errorf("chat completion stream: %w", err)
+			return Reply{}, r.started, fmt.Errorf("chat completion stream: %w", o.secrets.redact(err))
 		}
 		r.add(chunk, onSentence)
 	}
@@ -411,16 +412,17 @@ func abbreviation(text string) bool {
 // newOpenAIClient builds a go-openai client for baseURL. The API key is
 // read now from the environment variable keyEnv names ("" sends none); a
 // named but empty variable is an error, so a forgotten secret shows at
-// start, not on the first call.
-func newOpenAIClient(who, baseURL, keyEnv string, hc *http.Client) (*openai.Client, error) {
+// start, not on the first call. The redactor takes that key, and anything
+// else that looks like a credential, out of the client's errors.
+func newOpenAIClient(who, baseURL, keyEnv string, hc *http.Client) (*openai.Client, redactor, error) {
 	var key string
 	if keyEnv != "" {
 		if key = os.Getenv(keyEnv); key == "" {
-			return nil, fmt.Errorf("%s: environment variable %s (api_key_env) is not set", who, keyEnv)
+			return nil, redactor{}, fmt.Errorf("%s: environment variable %s (api_key_env) is not set", who, keyEnv)
 		}
 	}
 	cfg := openai.DefaultConfig(key)
 	cfg.BaseURL = baseURL
 	cfg.HTTPClient = hc
-	return openai.NewClientWithConfig(cfg), nil
+	return openai.NewClientWithConfig(cfg), redactor{key: key}, nil
 }

@@ -48,6 +48,7 @@ func WithSpeechHTTPClient(c *http.Client) OpenAISpeechOption {
 type speechAPI struct {
 	who     string // "openai stt" or "openai tts", which starts every error
 	client  *openai.Client
+	secrets redactor // applied to every error of client
 	model   string
 	timeout time.Duration
 	sem     *semaphore.Weighted
@@ -66,7 +67,7 @@ func newSpeechAPI(who string, cfg config.Speech, opts []OpenAISpeechOption) (spe
 		opt(&o)
 	}
 	// The request's timeout bounds dialling too: no connect timeout.
-	client, err := newOpenAIClient(who, cfg.BaseURL, cfg.APIKeyEnv, httpClientFor(o.httpClient, 0))
+	client, secrets, err := newOpenAIClient(who, cfg.BaseURL, cfg.APIKeyEnv, httpClientFor(o.httpClient, 0))
 	if err != nil {
 		return speechAPI{}, err
 	}
@@ -74,7 +75,7 @@ func newSpeechAPI(who string, cfg config.Speech, opts []OpenAISpeechOption) (spe
 	if parallel <= 0 {
 		parallel = runtime.NumCPU()
 	}
-	return speechAPI{who: who, client: client, model: cfg.Model,
+	return speechAPI{who: who, client: client, secrets: secrets, model: cfg.Model,
 		timeout: cfg.Timeout, sem: semaphore.NewWeighted(int64(parallel))}, nil
 }
 
@@ -91,7 +92,7 @@ func (a speechAPI) do(ctx context.Context, req func(context.Context) error) (tim
 	wait := time.Since(queued)
 	reqCtx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
-	err := req(reqCtx)
+	err := a.secrets.redact(req(reqCtx))
 	switch {
 	case err == nil:
 		return wait, nil

@@ -63,6 +63,9 @@ type Gateway struct {
 
 	httpLn net.Listener
 	http   *http.Server
+	// agentTokenFile is where the agent token was generated, "" when it
+	// comes from the environment or the config.
+	agentTokenFile string
 }
 
 // runtime is the part of the gateway built from one version of the config.
@@ -240,7 +243,7 @@ func (g *Gateway) Listen() error {
 		}
 	}
 	g.httpLn = ln
-	g.http = &http.Server{Handler: g.routes(), ReadHeaderTimeout: 10 * time.Second}
+	g.http = newHTTPServer(g.routes())
 	return nil
 }
 
@@ -289,6 +292,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	g.log.Info("switchboard started", "http", g.HTTPAddr(), "sip", g.SIPAddr("udp"),
 		"store", g.Config().Store.Driver, "handoff_level", g.Config().Handoff.Level)
+	g.log.Info(g.whereToLook())
 	var runErr error
 	select {
 	case <-ctx.Done():

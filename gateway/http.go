@@ -3,7 +3,11 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,7 +27,42 @@ func (g *Gateway) routes() http.Handler {
 	if g.web != nil {
 		g.web.Register(mux)
 	}
-	return mux
+	return newClientLimit(maxRequestsPerClient).wrap(apiErrors(mux))
+}
+
+// apiErrors serves mux, except that a request under /api/ that no API
+// route takes is answered in JSON, like every other API error: 404 for a
+// path no route has, 405 with Allow for a method the path does not take.
+// ServeMux's own answers are text/plain, and the pages' catch-all "GET /"
+// would answer a GET for an unknown API path with the site's 404.
+func apiErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/") || isAPIPattern(mux, r) {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+			http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+			probe := *r
+			probe.Method = m
+			if isAPIPattern(mux, &probe) {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such API path"})
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method " + r.Method + " not allowed; allowed: " + strings.Join(allow, ", ")})
+	})
+}
+
+// isAPIPattern reports whether an API route of mux takes r.
+func isAPIPattern(mux *http.ServeMux, r *http.Request) bool {
+	_, pattern := mux.Handler(r)
+	return strings.Contains(pattern, "/api/")
 }
 
 // healthz says the process is alive and serving.
@@ -51,6 +90,39 @@ func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// whereToLook tells whoever started the gateway which pages to open, and
+// where the agent token is when the gateway generated it; never the token.
+func (g *Gateway) whereToLook() string {
+	host, port, err := net.SplitHostPort(g.HTTPAddr())
+	if err != nil {
+		return "agent console: /agent"
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost" // listening on every address
+	}
+	base := "http://" + net.JoinHostPort(host, port)
+	s := "agent console: " + base + "/agent"
+	if g.agentTokenFile != "" {
+		s += " (token in " + shortPath(g.agentTokenFile) + ")"
+	}
+	if g.web != nil {
+		s += "; demo shop with the chat widget: " + base + "/"
+	}
+	return s
+}
+
+// shortPath is p relative to the working directory when it is under it.
+func shortPath(p string) string {
+	wd, err := os.Getwd()
+	if err != nil || !filepath.IsAbs(p) {
+		return p
+	}
+	if rel, err := filepath.Rel(wd, p); err == nil && filepath.IsLocal(rel) {
+		return rel
+	}
+	return p
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"switchboard/channels/webchat"
 	"switchboard/config"
@@ -23,6 +24,9 @@ func (g *Gateway) newDesk(cfg *config.Config) (*desk.Desk, error) {
 			return nil, fmt.Errorf("desk: %w", err)
 		}
 		single = tok
+		if os.Getenv("SWITCHBOARD_AGENT_TOKEN") == "" {
+			g.agentTokenFile = filepath.Join(cfg.DataDir, "agent-token")
+		}
 	}
 	agents, err := desk.LoadAgents(cfg.Agents, src, single)
 	if err != nil {

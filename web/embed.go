@@ -23,7 +23,12 @@ var files embed.FS
 
 // ContentSecurityPolicy is sent with every file. It allows no inline script
 // or style, so the pages keep all code and styling in files of their own.
-const ContentSecurityPolicy = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'"
+// connect-src 'self' covers the pages' WebSockets too: in CSP Level 3 'self'
+// matches ws: and wss: on the page's own host and port, and no page talks to
+// another origin. frame-ancestors 'none' keeps other sites from framing the
+// console or settings under a decoy (clickjacking); the widget is not
+// affected, as sites load it as a script, not in a frame.
+const ContentSecurityPolicy = "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
 
 // pages maps the public routes that are not under /static/ to their files.
 var pages = map[string]string{
@@ -80,6 +85,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Content-Type", contentType(name))
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("Content-Security-Policy", ContentSecurityPolicy)
+	hdr.Set("X-Frame-Options", "DENY") // frame-ancestors for browsers without CSP Level 2
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Referrer-Policy", "same-origin")
 	// Embedded files have no modification time; ServeContent still handles

@@ -80,6 +80,17 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// Conversations are personal data: a new file is readable by the
+	// gateway's user only, like the token files, whatever the umask. SQLite
+	// gives the -wal and -shm files the database file's mode, so they follow.
+	// An existing file keeps the mode it has.
+	f, err := os.OpenFile(abs, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	s, err := open(ctx, abs, "_pragma=synchronous("+strings.ToUpper(string(o.durability))+")")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)

@@ -299,7 +299,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	} else {
 		close(sipDone)
 	}
-	g.log.Info("switchboard started", "http", g.HTTPAddr(), "sip", g.SIPAddr("udp"),
+	g.log.Info("switchboard started", "instance", g.instance, "http", g.HTTPAddr(), "sip", g.SIPAddr("udp"),
 		"store", g.Config().Store.Driver, "handoff_level", g.Config().Handoff.Level)
 	var runErr error
 	select {

@@ -50,7 +50,7 @@ func sender(url string, secret string) *webhook.Sender {
 		Instance: "gw-a"})
 }
 
-func TestSendPostsSignedJSON(t *testing.T) {
+func TestWebhookSendPostsSignedJSON(t *testing.T) {
 	url, got := receiver(t, ok)
 	const secret = "whsec-0123456789"
 	if err := sender(url, secret).Send(context.Background(), item); err != nil {
@@ -78,7 +78,7 @@ func TestSendPostsSignedJSON(t *testing.T) {
 	}
 }
 
-func TestSendUnsignedWithoutSecret(t *testing.T) {
+func TestWebhookSendUnsignedWithoutSecret(t *testing.T) {
 	url, got := receiver(t, ok)
 	if err := sender(url, "").Send(context.Background(), item); err != nil {
 		t.Fatalf("Send: %v", err)
@@ -90,7 +90,7 @@ func TestSendUnsignedWithoutSecret(t *testing.T) {
 
 // Each class of answer leads where the outbox needs it: delivered, tried
 // again (after Retry-After when given), or given up.
-func TestSendOutcomeByStatus(t *testing.T) {
+func TestWebhookSendOutcomeByStatus(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	const (
 		delivered = "delivered"
@@ -167,7 +167,7 @@ func TestSendOutcomeByStatus(t *testing.T) {
 
 // The target is read at each attempt: a reload that moves the webhook
 // applies to the next post, and one that turns it off gives items up.
-func TestSendReadsTheTargetEachTime(t *testing.T) {
+func TestWebhookSendReadsTheTargetEachTime(t *testing.T) {
 	first, gotFirst := receiver(t, ok)
 	second, gotSecond := receiver(t, ok)
 	target := webhook.Target{URL: first}
@@ -190,7 +190,7 @@ func TestSendReadsTheTargetEachTime(t *testing.T) {
 
 // A receiver that does not answer is cut off when the send's context ends,
 // and that is worth another attempt.
-func TestSendEndsWithItsContext(t *testing.T) {
+func TestWebhookSendEndsWithItsContext(t *testing.T) {
 	url, got := receiver(t, func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -205,7 +205,7 @@ func TestSendEndsWithItsContext(t *testing.T) {
 
 // Errors go to logs and the outbox's last_error: they keep the URL out
 // (it may carry a credential) and only the start of a long answer.
-func TestSendErrorsKeepTheURLOutAndStayShort(t *testing.T) {
+func TestWebhookSendErrorsKeepTheURLOutAndStayShort(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

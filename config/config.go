@@ -81,6 +81,19 @@ type Handoff struct {
 	// PII is what is masked wherever context leaves the store (summaries,
 	// SIP headers, Slack posts, forwarded mail); the transcript keeps all.
 	PII PII `yaml:"pii" json:"pii"`
+	// Webhook forwards each handoff's context packet, masked, to the
+	// contact center's own systems (helpdesk, CRM).
+	Webhook Webhook `yaml:"webhook" json:"webhook"`
+}
+
+// Webhook is where handoffs are posted. The URL may itself carry a secret
+// (a token in its path), so it is never logged; the signing secret comes
+// from an environment variable, never from the file.
+type Webhook struct {
+	URL string `yaml:"url" json:"url"` // http(s); "" turns the webhook off
+	// SecretEnv names the environment variable holding the key the body is
+	// signed with (HMAC-SHA256); "" sends unsigned posts.
+	SecretEnv string `yaml:"secret_env" json:"secret_env"`
 }
 
 // PII lists what is masked in context that leaves the store.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -97,4 +98,17 @@ func validateDelivery(c *checker, d Delivery) {
 		between("delivery.max_backoff", d.MaxBackoff, 10*time.Millisecond, 24*time.Hour)
 	}
 	between("delivery.max_age", d.MaxAge, time.Minute, 30*24*time.Hour)
+}
+
+// validateWebhook checks the handoff webhook: an http(s) URL when it is on,
+// and a variable name, not the secret itself, for the signing key.
+func validateWebhook(c *checker, w Webhook) {
+	if w.URL != "" {
+		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			c.addf("handoff.webhook.url", "is not an http(s) URL like https://helpdesk.example.com/hooks/switchboard")
+		}
+	}
+	if w.SecretEnv != "" && !envName.MatchString(w.SecretEnv) {
+		c.addf("handoff.webhook.secret_env", "names an environment variable; put the secret itself in that variable, never in the file")
+	}
 }

@@ -191,3 +191,34 @@ func TestPIIConfigPatterns(t *testing.T) {
 		})
 	}
 }
+
+func TestWebhookConfig(t *testing.T) {
+	text := edited(t, []edit{{`url: ""`, `url: https://helpdesk.example.com/hooks/sb`},
+		{`secret_env: ""`, `secret_env: SWITCHBOARD_WEBHOOK_SECRET`}})
+	cfg, err := Parse("ok.yaml", []byte(text))
+	want := Webhook{URL: "https://helpdesk.example.com/hooks/sb", SecretEnv: "SWITCHBOARD_WEBHOOK_SECRET"}
+	if err != nil || cfg.Handoff.Webhook != want {
+		t.Fatalf("webhook = %+v, %v", cfg.Handoff.Webhook, err)
+	}
+	shipped, err := Parse("ok.yaml", []byte(shipped(t)))
+	if err != nil || shipped.Handoff.Webhook != (Webhook{}) {
+		t.Fatalf("shipped webhook = %+v, %v; want off", shipped.Handoff.Webhook, err)
+	}
+	tests := []struct {
+		name string
+		e    edit
+		want located
+	}{
+		{"not a URL", edit{`url: ""`, `url: helpdesk.example.com/hooks`},
+			located{"url: helpdesk", "handoff.webhook.url: is not an http(s) URL"}},
+		{"another scheme", edit{`url: ""`, `url: ftp://helpdesk.example.com/`},
+			located{"url: ftp", "handoff.webhook.url: is not an http(s) URL"}},
+		{"no host", edit{`url: ""`, `url: "https:///hooks"`},
+			located{"url: \"https", "handoff.webhook.url: is not an http(s) URL"}},
+		{"secret in the file", edit{`secret_env: ""`, `secret_env: "s3cr3t value"`},
+			located{"secret_env: \"s3cr3t", "handoff.webhook.secret_env: names an environment variable"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { wantErrors(t, []edit{tt.e}, []located{tt.want}) })
+	}
+}

@@ -157,6 +157,7 @@ func validateHandoff(c *checker, h *Handoff) {
 	c.oneOf("handoff.when_no_agent", h.WhenNoAgent, []string{"wait", "follow_up"})
 	c.required("handoff.messages.no_agent", h.Messages.NoAgent)
 	validatePII(c, h.PII)
+	validateWebhook(c, h.Webhook)
 	c.oneOf("handoff.level", h.Level, levelsOrAdvance)
 	if h.Level == "advanced" {
 		c.oneOf("handoff.advanced.frustration", h.Advanced.Frustration, []string{"off", "first_sign", "sustained"})

@@ -87,7 +87,17 @@ type Conductor struct {
 	now     func() time.Time
 	log     *slog.Logger
 	bus     events.Bus // nil: nobody listens
+	// onHandoff is told of each handoff a turn records; nil: nobody is.
+	onHandoff HandoffHook
 }
+
+// HandoffHook is told of a handoff (or follow-up) h that a turn recorded in
+// conversation c (as the turn found it, before the handoff). It runs inside
+// the turn, right after the store committed h and while the turn still holds
+// the conversation, so what it records (an outbox item) is in place before
+// the customer hears of the handoff. Its ctx does not end with the
+// customer's request: the handoff is recorded, its consequences must be too.
+type HandoffHook func(ctx context.Context, c store.Conversation, h store.Handoff)
 
 // ConductorOption sets an optional part of a Conductor.
 type ConductorOption func(*Conductor)
@@ -95,6 +105,12 @@ type ConductorOption func(*Conductor)
 // WithBus publishes every message and handoff a turn stores on bus, after
 // the store committed it.
 func WithBus(b events.Bus) ConductorOption { return func(c *Conductor) { c.bus = b } }
+
+// WithHandoffHook calls hook with every handoff and follow-up a turn
+// records.
+func WithHandoffHook(hook HandoffHook) ConductorOption {
+	return func(c *Conductor) { c.onHandoff = hook }
+}
 
 // NewConductor wires a Conductor. live is called at the start of each turn.
 func NewConductor(st store.Store, live func() Live, m *Metrics, now func() time.Time, log *slog.Logger, opts ...ConductorOption) *Conductor {
@@ -390,6 +406,9 @@ func (t *turn) handOff(ctx context.Context, d handoff.Decision) error {
 		return fmt.Errorf("record handoff: %w", err)
 	}
 	t.out.Handoff = &stored
+	if t.c.onHandoff != nil {
+		t.c.onHandoff(context.WithoutCancel(ctx), t.conv, stored)
+	}
 	if stored.Status != store.HandoffFollowUp {
 		t.state = store.StatePendingHuman
 	}

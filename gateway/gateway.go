@@ -19,6 +19,7 @@ import (
 
 	"switchboard/channels/voice"
 	"switchboard/channels/webchat"
+	"switchboard/channels/webhook"
 	"switchboard/config"
 	"switchboard/delivery"
 	"switchboard/desk"
@@ -75,6 +76,8 @@ type runtime struct {
 	masker    *handoff.Masker
 	responder dialog.Responder
 	company   string
+	// webhookSecret signs the handoff webhook's posts; nil: unsigned.
+	webhookSecret []byte
 }
 
 // New loads the config, opens the store and builds the policy and responder.
@@ -110,8 +113,12 @@ func (g *Gateway) wire(ctx context.Context, cfg *config.Config) error {
 	if g.bus, err = openBus(ctx, cfg, g.instance, g); err != nil {
 		return err
 	}
-	g.turns = dialog.NewConductor(g.store, g.dialogLive, dialog.NewMetrics(g.reg), g.now, g.log, dialog.WithBus(g.bus))
+	g.turns = dialog.NewConductor(g.store, g.dialogLive, dialog.NewMetrics(g.reg), g.now, g.log, dialog.WithBus(g.bus),
+		dialog.WithHandoffHook(g.enqueueHandoff))
 	g.outbox = delivery.New(g.store, g.bus, cfg.Delivery, g.reg, g.log.With("component", "delivery"), g.now)
+	// Registered with the webhook off too: a reload may turn it on, and
+	// items queued before one turned it off are given up, not left waiting.
+	g.outbox.Register(webhook.Kind, webhook.New(webhook.Options{Target: g.webhookTarget, Instance: g.instance}))
 	if g.desk, err = g.newDesk(cfg); err != nil {
 		return err
 	}
@@ -170,6 +177,10 @@ func build(cfg *config.Config, log *slog.Logger) (*runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("handoff pii: %w", err)
 	}
+	secret, err := webhookSecret(cfg.Handoff.Webhook)
+	if err != nil {
+		return nil, err
+	}
 	kb, err := dialog.LoadKnowledge(cfg.ResolvePath(cfg.Responder.Embedded.Knowledge))
 	if err != nil {
 		return nil, fmt.Errorf("responder: %w", err)
@@ -185,7 +196,8 @@ func build(cfg *config.Config, log *slog.Logger) (*runtime, error) {
 		}
 		responder = ai
 	}
-	return &runtime{cfg: cfg, policy: policy, masker: masker, responder: responder, company: kb.Company}, nil
+	return &runtime{cfg: cfg, policy: policy, masker: masker, responder: responder, company: kb.Company,
+		webhookSecret: secret}, nil
 }
 
 func (g *Gateway) dialogLive() dialog.Live {
@@ -290,7 +302,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	} else {
 		close(sipDone)
 	}
-	g.log.Info("switchboard started", "http", g.HTTPAddr(), "sip", g.SIPAddr("udp"),
+	g.log.Info("switchboard started", "instance", g.instance, "http", g.HTTPAddr(), "sip", g.SIPAddr("udp"),
 		"store", g.Config().Store.Driver, "handoff_level", g.Config().Handoff.Level)
 	g.log.Info(g.whereToLook())
 	var runErr error

@@ -38,7 +38,7 @@ call:
 	sipp $(SIP_TARGET) -sf testdata/sipp/call_press_zero.xml -s support -m 1 -i 127.0.0.1 -p 5090 -trace_msg -message_file /tmp/switchboard-call.log
 
 deps:
-	@scripts/debs.sh --for "the test suite (speech, PostgreSQL client, Chromium, sipp, baresip)" $(TEST_DEBS)
+	@scripts/debs.sh --for "the test suite (speech, PostgreSQL client, Chromium, sipp, baresip, kamailio)" $(TEST_DEBS)
 
 test: deps
 	$(GO) vet ./...

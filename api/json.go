@@ -71,10 +71,8 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // Decode reads a bounded JSON body strictly: a JSON content type (415
 // otherwise), known fields only, one value and nothing after it.
 func Decode(w http.ResponseWriter, r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return Errorf(http.StatusUnsupportedMediaType, "send the body as application/json")
-		}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return Errorf(http.StatusUnsupportedMediaType, "send the body as application/json (Content-Type)")
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
 	dec.DisallowUnknownFields()

@@ -238,3 +238,27 @@ func TestMessageSentDuringReturnIsAnsweredByTheAI(t *testing.T) {
 		t.Errorf("the pending question should get the AI's answer; last message %v", last)
 	}
 }
+
+// A body in anything but JSON is refused with 415, even when it parses.
+func TestBodiesMustBeJSON(t *testing.T) {
+	r := newRig(t, nil)
+	id, tok := r.start()
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "application/json-ish"} {
+		req, _ := http.NewRequest("POST", r.srv.URL+"/api/v1/conversations/"+id+"/messages", strings.NewReader(`{"text":"hi"}`))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnsupportedMediaType {
+			t.Errorf("Content-Type %q: %d, want 415", ct, res.StatusCode)
+		}
+	}
+	if ms := r.messages(id, tok); len(ms) != 0 {
+		t.Errorf("a refused body was stored: %v", ms)
+	}
+}

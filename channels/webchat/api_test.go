@@ -262,3 +262,44 @@ func TestBodiesMustBeJSON(t *testing.T) {
 		t.Errorf("a refused body was stored: %v", ms)
 	}
 }
+
+// Details are rate limited like messages: a flood of posts is refused and
+// does not fill the transcript.
+func TestDetailsAreRateLimited(t *testing.T) {
+	r := newRig(t, func(l *Live) {
+		l.Web.RateLimit.PerConversation.PerSecond = 0.001
+		l.Web.RateLimit.PerConversation.Burst = 3
+	})
+	id, tok := r.start()
+	codes := map[int]int{}
+	for range 20 {
+		codes[r.do("POST", "/api/v1/conversations/"+id+"/details", tok, map[string]string{"name": "Ada"}).status]++
+	}
+	if codes[http.StatusNoContent] != 3 || codes[http.StatusTooManyRequests] != 17 {
+		t.Errorf("answers %v, want 3 accepted and 17 refused with 429", codes)
+	}
+	if ms := r.messages(id, tok); len(ms) != 3 {
+		t.Errorf("%d details messages stored, want 3", len(ms))
+	}
+}
+
+// A 409 says who holds the conversation and nothing of the store's inner
+// workings.
+func TestConflictsSayWhoHoldsItAndNothingInternal(t *testing.T) {
+	r := newRig(t, nil)
+	id, tok := r.start()
+	r.say(id, tok, "agent please")
+	r.do("POST", "/api/v1/agent/conversations/"+id+"/claim", agentToken, nil)
+	for _, path := range []string{"/claim", "/resolve", "/return-to-ai"} {
+		res := r.do("POST", "/api/v1/agent/conversations/"+id+path, otherAgentToken, nil)
+		msg, _ := res.body["error"].(string)
+		if res.status != http.StatusConflict || msg != "taken by Alice" || res.body["holder"] != "alice" {
+			t.Errorf("%s by another agent: %d %v, want 409 naming Alice", path, res.status, res.body)
+		}
+		for _, leak := range []string{"sqlite", "store:", "held by"} {
+			if strings.Contains(msg, leak) {
+				t.Errorf("%s: error %q shows %q", path, msg, leak)
+			}
+		}
+	}
+}

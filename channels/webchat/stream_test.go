@@ -197,3 +197,30 @@ func TestAgentStreamHearsNothingWhileTheAIHoldsTheConversation(t *testing.T) {
 		t.Errorf("the agent stream's first event is %s", data)
 	}
 }
+
+// One limiter per address, whatever the transport: once HTTP answers 429,
+// messages sent over the stream are refused too, and no turn runs for them.
+func TestStreamMessagesCountAgainstThePerAddressLimit(t *testing.T) {
+	r := newRig(t, func(l *Live) {
+		l.Web.RateLimit.PerIP.PerSecond = 0.001
+		l.Web.RateLimit.PerIP.Burst = 2 // the conversation and one message
+		l.Web.RateLimit.PerConversation.Burst = 100
+	})
+	id, tok := r.start()
+	r.say(id, tok, "Do you ship internationally?")
+	if res := r.say(id, tok, "And to Norway?"); res.status != http.StatusTooManyRequests {
+		t.Fatalf("third request: %d, want 429", res.status)
+	}
+	cust, _, err := r.dial("/api/v1/conversations/"+id+"/stream?token="+tok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cust.CloseNow()
+	send(t, cust, map[string]string{"type": "message", "text": "How long do I have to return an item?"})
+	if ev := next(t, cust, "error"); !strings.Contains(ev.Error, "too many") {
+		t.Fatalf("error event %+v, want too many requests", ev)
+	}
+	if ms := r.messages(id, tok); len(ms) != 2 {
+		t.Errorf("%d messages stored, want the first question and its answer only", len(ms))
+	}
+}

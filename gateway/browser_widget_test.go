@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -154,3 +155,76 @@ func TestBrowserWidgetThreadFollowsTheConversation(t *testing.T) {
 	}
 }
 
+// rectJS is the element's box as [left, top, right, bottom].
+func rectJS(sel string) string {
+	return fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })()`, sel)
+}
+
+// On a phone the open chat is the whole screen, closes with its own
+// button, and the launcher does not show under it.
+func TestBrowserWidgetOnAPhone(t *testing.T) {
+	exe := chromium(t)
+	g, stop := start(t, fixture(t))
+	defer stop()
+	visitor := person(t, exe)
+	var panel []float64
+	var launcherShown, closeShown bool
+	err := steps(visitor,
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.Navigate("http://"+g.HTTPAddr()+"/"),
+		chromedp.Click("#sb-launcher", chromedp.ByQuery),
+		chromedp.WaitVisible("#sb-input", chromedp.ByQuery),
+		chromedp.Evaluate(rectJS("#sb-panel"), &panel),
+		chromedp.Evaluate(visible("#sb-launcher"), &launcherShown),
+		chromedp.Evaluate(visible("#sb-panel .sb-close"), &closeShown),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(panel) != 4 || panel[0] > 0 || panel[1] > 0 || panel[2] < 390 || panel[3] < 844 {
+		t.Errorf("the open panel covers %v, want the whole 390×844 screen", panel)
+	}
+	if launcherShown {
+		t.Error("the launcher shows while the panel is open")
+	}
+	if !closeShown {
+		t.Fatal("the open panel has no close button")
+	}
+	err = steps(visitor,
+		chromedp.Click("#sb-panel .sb-close", chromedp.ByQuery),
+		chromedp.WaitNotVisible("#sb-panel", chromedp.ByQuery),
+		waitJS(visible("#sb-launcher")),
+	)
+	if err != nil {
+		t.Errorf("close: %v", err)
+	}
+}
+
+// On a desktop the open chat leaves the page's contact form usable: every
+// field and the button are on top where they are drawn.
+func TestBrowserWidgetLeavesTheFormUsable(t *testing.T) {
+	exe := chromium(t)
+	g, stop := start(t, fixture(t))
+	defer stop()
+	visitor := person(t, exe)
+	var covered []string
+	err := steps(visitor,
+		chromedp.EmulateViewport(1280, 800),
+		chromedp.Navigate("http://"+g.HTTPAddr()+"/"),
+		chromedp.Click("#sb-launcher", chromedp.ByQuery),
+		chromedp.WaitVisible("#sb-input", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('#demo-contact-form').scrollIntoView({block: 'center'})`, nil),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll('#demo-contact-form input, #demo-contact-form button'))
+		  .filter((e) => e.checkVisibility())
+		  .filter((e) => { const r = e.getBoundingClientRect();
+		    const at = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+		    return !(at === e || e.contains(at)); })
+		  .map((e) => e.name || e.textContent)`, &covered),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(covered) > 0 {
+		t.Errorf("the open chat covers the contact form's %v", covered)
+	}
+}

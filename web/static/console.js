@@ -215,6 +215,24 @@
     return s && s !== 'just now' ? s + ' ago' : s;
   }
 
+  const REASONS = {
+    customer_request: 'Customer asked for a person',
+    restricted_topic: 'Restricted topic',
+    frustration: 'Frustration',
+    unproductive_conversation: 'Unproductive conversation',
+    missing_knowledge: 'Missing knowledge',
+    missing_tool: 'Missing tool',
+    unclear_instructions: 'Unclear instructions',
+  };
+
+  const CHANNELS = { web: 'Web chat', voice: 'Phone', sms: 'SMS', email: 'Email', slack: 'Slack' };
+
+  // label is a code as words: "billing_disputes" reads "Billing disputes".
+  function label(code) {
+    const s = humanize(code);
+    return s.charAt(0).toUpperCase() + s.slice(1);
+  }
+
   function role(m) {
     switch (m.role) {
       case 'customer': return 'Customer';
@@ -228,9 +246,11 @@
     el, api, start, stream, token, agentName, setAgentName,
     onSignOut(fn) { signOutHooks.push(fn); },
     fmt: {
-      trigger: (t) => TRIGGERS[t] || humanize(t) || 'Unknown',
+      trigger: (t) => TRIGGERS[t] || label(t) || 'Unknown',
+      reason: (r) => REASONS[r] || label(r),
+      channel: (c) => CHANNELS[c] || label(c),
       state: (s) => STATES[s] || humanize(s),
-      humanize, time, since, ago, role,
+      humanize, label, time, since, ago, role,
     },
   };
 })();

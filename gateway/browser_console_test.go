@@ -61,6 +61,51 @@ func seed(t *testing.T, st store.Store, channel store.Channel, h store.Handoff, 
 	return c.ID
 }
 
+// Before signing in there is only the sign-in form: no tabs, no
+// connection status; a wrong token says so.
+func TestBrowserConsoleSignIn(t *testing.T) {
+	_, base, agent := deskRig(t)
+	var tabs, conn bool
+	var said string
+	err := steps(agent,
+		chromedp.Navigate(base+"/agent"),
+		chromedp.WaitVisible("#agent-token", chromedp.ByQuery),
+		chromedp.Evaluate(visible(".tabs"), &tabs),
+		chromedp.Evaluate(visible("#conn-status"), &conn),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tabs || conn {
+		t.Errorf("on the sign-in screen: tabs shown %v, connection status shown %v", tabs, conn)
+	}
+	err = steps(agent,
+		signIn(base, "not-the-right-token-0123"),
+		chromedp.WaitVisible("#login-error", chromedp.ByQuery),
+		chromedp.Text("#login-error", &said, chromedp.ByQuery),
+		chromedp.Evaluate(visible(".tabs"), &tabs),
+		chromedp.Evaluate(visible("#conn-status"), &conn),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.ToLower(said), "wrong token") {
+		t.Errorf("a wrong token says %q", said)
+	}
+	if tabs || conn {
+		t.Errorf("after a wrong token: tabs shown %v, connection status shown %v", tabs, conn)
+	}
+	err = steps(agent,
+		chromedp.SendKeys("#agent-token", samToken, chromedp.ByQuery),
+		chromedp.Click("#agent-login", chromedp.ByQuery),
+		waitJS(visible(".tabs")),
+		waitText("#conn-status", "Live"),
+	)
+	if err != nil {
+		t.Errorf("signed in: %v", err)
+	}
+}
+
 // Insights labels read whole, in words, with the raw code in a tooltip.
 func TestBrowserConsoleInsightsLabels(t *testing.T) {
 	g, base, agent := deskRig(t)

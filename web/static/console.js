@@ -66,7 +66,7 @@
       try { data = await res.json(); } catch (_) { data = null; }
     }
     if (res.status === 401) {
-      signOut('That agent token was not accepted. Enter a valid one.');
+      signOut('Wrong token: the server did not accept it. Check it and try again.');
       throw new APIError(401, (data && data.error) || 'unauthorized');
     }
     if (!res.ok) throw new APIError(res.status, (data && data.error) || 'HTTP ' + res.status);
@@ -77,10 +77,16 @@
 
   const $ = (id) => document.getElementById(id);
 
+  // signedIn shows what only a signed-in agent sees (tabs, connection,
+  // sign-out) and hides the sign-in form, or the other way round.
+  function signedIn(on) {
+    for (const node of document.querySelectorAll('[data-signed-in]')) node.hidden = !on;
+    $('app').hidden = !on;
+    $('login').hidden = on;
+  }
+
   function showLogin(message) {
-    $('app').hidden = true;
-    $('login').hidden = false;
-    $('logout').hidden = true;
+    signedIn(false);
     const err = $('login-error');
     err.textContent = message || '';
     err.hidden = !message;
@@ -105,9 +111,7 @@
       $('agent-login').disabled = true;
       try {
         await ready();
-        $('login').hidden = true;
-        $('app').hidden = false;
-        $('logout').hidden = false;
+        signedIn(true);
         if (shown) shown();
       } catch (err) {
         if (err.status !== 401) showLogin(err.message || 'Something went wrong.');

@@ -4,9 +4,12 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"switchboard/dialog"
+	"switchboard/handoff"
 	"switchboard/store"
 )
 
@@ -61,6 +64,15 @@ func seed(t *testing.T, st store.Store, channel store.Channel, h store.Handoff, 
 	return c.ID
 }
 
+// open clicks the conversation's queue item and waits for its packet.
+func open(id store.ConversationID) chromedp.Action {
+	return chromedp.Tasks{
+		chromedp.WaitVisible(`#queue .queue-item[data-id="`+string(id)+`"]`, chromedp.ByQuery),
+		chromedp.Click(`#queue .queue-item[data-id="`+string(id)+`"]`, chromedp.ByQuery),
+		waitJS(`document.querySelector('#packet-title') && !document.querySelector('#conv').hidden`),
+	}
+}
+
 // Before signing in there is only the sign-in form: no tabs, no
 // connection status; a wrong token says so.
 func TestBrowserConsoleSignIn(t *testing.T) {
@@ -103,6 +115,154 @@ func TestBrowserConsoleSignIn(t *testing.T) {
 	)
 	if err != nil {
 		t.Errorf("signed in: %v", err)
+	}
+}
+
+// A shortcut key never lands in a text field: "r" after Claim moves to the
+// reply box, and the reply holds only what was typed there.
+func TestBrowserConsoleShortcutsStayOutOfTextFields(t *testing.T) {
+	g, base, agent := deskRig(t)
+	id := seed(t, g.Store(), store.ChannelWeb, store.Handoff{}, "I'd like to talk to a real person")
+	var reply string
+	err := steps(agent,
+		signIn(base, samToken),
+		open(id),
+		chromedp.Click("#claim", chromedp.ByQuery),
+		waitText("#claim", "Claimed by you"),
+		press('r'),
+		waitJS(`document.activeElement && document.activeElement.id === 'reply'`),
+		chromedp.KeyEvent("Hi, I'm Sam. Just checking."),
+		chromedp.Value("#reply", &reply, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply != "Hi, I'm Sam. Just checking." {
+		t.Errorf("the reply box holds %q", reply)
+	}
+}
+
+// A phone call that was transferred cannot take a written reply: the
+// console says where it went and offers no reply box.
+func TestBrowserConsolePhoneCallTakesNoReply(t *testing.T) {
+	g, base, agent := deskRig(t)
+	id := seed(t, g.Store(), store.ChannelVoice, store.Handoff{Target: "support_line"}, "I want to speak to a human agent")
+	var replyShown bool
+	err := steps(agent,
+		signIn(base, samToken),
+		open(id),
+		waitText("#reply-note", "transferred to support_line"),
+		chromedp.Evaluate(visible("#reply-form"), &replyShown),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if replyShown {
+		t.Error("a reply box is offered for a finished phone call")
+	}
+	// It can still be claimed and resolved, to clear it from the queue.
+	err = steps(agent,
+		chromedp.Click("#claim", chromedp.ByQuery),
+		waitText("#claim", "Claimed by you"),
+		chromedp.Evaluate(visible("#reply-form"), &replyShown),
+		chromedp.Click("#resolve", chromedp.ByQuery),
+		waitContent("#packet-state", "resolved"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if replyShown {
+		t.Error("a reply box is offered for a claimed phone call")
+	}
+}
+
+// The customer is called by the name they gave in the details form.
+func TestBrowserConsoleShowsTheCustomersName(t *testing.T) {
+	g, base, agent := deskRig(t)
+	details := handoff.CustomerDetails{Name: "Ada Lovelace", Email: "ada@example.com"}
+	id := seed(t, g.Store(), store.ChannelWeb, store.Handoff{}, "I'd like to talk to a real person", details.Text())
+	err := steps(agent,
+		signIn(base, samToken),
+		waitText(`#queue .queue-item[data-id="`+string(id)+`"] .qi-customer`, "Ada Lovelace"),
+		open(id),
+		waitText("#packet-title", "Ada Lovelace"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// What the console said about the last action goes once the conversation
+// moves on (a new handoff) or another conversation is opened.
+func TestBrowserConsoleStatusLineDoesNotGoStale(t *testing.T) {
+	g, base, agent := deskRig(t)
+	first := seed(t, g.Store(), store.ChannelWeb, store.Handoff{}, "I'd like to talk to a real person")
+	second := seed(t, g.Store(), store.ChannelWeb, store.Handoff{}, "Can a person help me?")
+	err := steps(agent,
+		signIn(base, samToken),
+		open(first),
+		chromedp.Click("#claim", chromedp.ByQuery),
+		waitText("#claim", "Claimed by you"),
+		chromedp.Click("#return-ai", chromedp.ByQuery),
+		waitText("#action-msg", "Returned to the AI assistant."),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The customer asks again: a new handoff of the open conversation.
+	if _, err := g.Conductor().CustomerMessage(context.Background(), dialog.Inbound{ConversationID: first, Text: "I'd like to talk to a real person, please"}); err != nil {
+		t.Fatal(err)
+	}
+	err = steps(agent,
+		waitContent("#packet-state", "waiting"),
+		waitJS(`document.querySelector('#action-msg').textContent === ''`),
+		chromedp.Click("#claim", chromedp.ByQuery),
+		waitText("#claim", "Claimed by you"),
+		chromedp.Click("#return-ai", chromedp.ByQuery),
+		waitText("#action-msg", "Returned to the AI assistant."),
+		open(second),
+		waitJS(`document.querySelector('#action-msg').textContent === ''`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The queue shows how long each waiting customer has waited, who holds
+// the others, and which agents are online.
+func TestBrowserConsoleShowsWaitingTimesAndWhoIsOnline(t *testing.T) {
+	g, base, agent := deskRig(t)
+	ctx := context.Background()
+	waitingID := seed(t, g.Store(), store.ChannelWeb, store.Handoff{CreatedAt: time.Now().Add(-12*time.Minute - 20*time.Second)}, "Can a person help me?")
+	heldID := seed(t, g.Store(), store.ChannelWeb, store.Handoff{}, "I'd like to talk to a real person")
+	if err := g.Store().Claim(ctx, heldID, "kim"); err != nil {
+		t.Fatal(err)
+	}
+	kim := person(t, chromium(t))
+	if err := steps(kim, signIn(base, kimToken), waitText("#conn-status", "Live")); err != nil {
+		t.Fatal(err)
+	}
+	var heldWait bool
+	err := steps(agent,
+		signIn(base, samToken),
+		waitText(`#queue .queue-item[data-id="`+string(waitingID)+`"] .qi-wait`, "12 min"),
+		waitText(`#queue .queue-item[data-id="`+string(heldID)+`"] .qi-agent`, "Kim"),
+		chromedp.Evaluate(visible(`#queue .queue-item[data-id="`+string(heldID)+`"] .qi-wait`), &heldWait),
+		waitText("#online", "Kim"),
+		waitText("#online", "Sam"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if heldWait {
+		t.Error("a conversation an agent holds shows a waiting time")
+	}
+	// Kim leaves: the list follows.
+	if err := steps(kim, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+	if err := steps(agent, waitJS(`!document.querySelector('#online').textContent.includes('Kim')`)); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 )
 
@@ -28,6 +31,12 @@ func waitJS(expr string) chromedp.Action {
 			}
 		}
 	})
+}
+
+// waitContent polls until the element's text content (as written, before
+// CSS changes its case) contains want.
+func waitContent(sel, want string) chromedp.Action {
+	return waitJS(fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.textContent.includes(%q); })()`, sel, want))
 }
 
 // visible is a JavaScript expression: the element matching sel is shown.
@@ -71,4 +80,21 @@ func visitorConversation(ctx context.Context) (string, error) {
 	var id string
 	err := chromedp.Run(ctx, chromedp.Evaluate(`window.Switchboard.conversation().id`, &id))
 	return id, err
+}
+
+// press presses one letter key the way a keyboard does in Chromium: one
+// keydown that carries the text, then a keyup. (chromedp.KeyEvent sends the
+// text in a separate "char" event, which a handler that prevents the
+// keydown's default cannot stop, unlike a real key press.)
+func press(letter rune) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		key, code, vk := string(letter), "Key"+strings.ToUpper(string(letter)), int64(unicode.ToUpper(letter))
+		down := input.DispatchKeyEvent(input.KeyDown).WithKey(key).WithCode(code).WithText(key).
+			WithUnmodifiedText(key).WithWindowsVirtualKeyCode(vk).WithNativeVirtualKeyCode(vk)
+		if err := down.Do(ctx); err != nil {
+			return err
+		}
+		return input.DispatchKeyEvent(input.KeyUp).WithKey(key).WithCode(code).
+			WithWindowsVirtualKeyCode(vk).WithNativeVirtualKeyCode(vk).Do(ctx)
+	})
 }

@@ -5,8 +5,8 @@
   'use strict';
 
   const TOKEN_KEY = 'switchboard.agentToken';
-  const NAME_KEY = 'switchboard.agentName';
   const signOutHooks = [];
+  let me = null; // {id, name} of the signed-in agent, from GET /api/v1/agent/me
 
   // el builds an element. Strings among the children become text nodes, so
   // data never passes through an HTML parser.
@@ -31,18 +31,16 @@
   function setToken(t) {
     try {
       if (t) localStorage.setItem(TOKEN_KEY, t);
-      else { localStorage.removeItem(TOKEN_KEY); localStorage.removeItem(NAME_KEY); }
+      else localStorage.removeItem(TOKEN_KEY);
     } catch (_) { /* private mode: the token lasts for this page */ }
   }
 
-  // The agent's own name is learnt from the first conversation it claims,
-  // since the API has no "who am I" call.
-  function agentName() {
-    try { return localStorage.getItem(NAME_KEY) || ''; } catch (_) { return ''; }
-  }
-
-  function setAgentName(name) {
-    try { if (name) localStorage.setItem(NAME_KEY, name); } catch (_) { /* see setToken */ }
+  // whoami asks who the token belongs to (and so checks it): {id, name,
+  // online, online_names}.
+  async function whoami() {
+    const data = await api('GET', '/api/v1/agent/me');
+    me = { id: data.id, name: data.name };
+    return data;
   }
 
   class APIError extends Error {
@@ -96,6 +94,7 @@
 
   function signOut(message) {
     setToken('');
+    me = null;
     for (const fn of signOutHooks) fn();
     showLogin(message);
   }
@@ -164,12 +163,23 @@
         timer = setTimeout(connect, delay);
       });
     }
+    function drop() {
+      clearTimeout(timer);
+      if (sock) { const s = sock; sock = null; s.close(); }
+    }
+    // Leaving the page closes the stream at once (a page kept in the
+    // back/forward cache would otherwise hold it open), so an agent who
+    // left is not shown online; coming back opens it again.
+    function onShow(e) { if (e.persisted && !stopped && !sock) connect(); }
+    window.addEventListener('pagehide', drop);
+    window.addEventListener('pageshow', onShow);
     connect();
     return {
       stop() {
         stopped = true;
-        clearTimeout(timer);
-        if (sock) { const s = sock; sock = null; s.close(); }
+        window.removeEventListener('pagehide', drop);
+        window.removeEventListener('pageshow', onShow);
+        drop();
       },
     };
   }
@@ -247,7 +257,8 @@
   }
 
   window.SBConsole = {
-    el, api, start, stream, token, agentName, setAgentName,
+    el, api, start, stream, token, whoami,
+    me: () => me,
     onSignOut(fn) { signOutHooks.push(fn); },
     fmt: {
       trigger: (t) => TRIGGERS[t] || label(t) || 'Unknown',

@@ -20,6 +20,11 @@
   let said = { id: '', state: '' }; // what the status line is about
   const drafts = new Map();
 
+  // Reasons that only repeat their trigger are left out of the queue's line.
+  const SAME_AS_TRIGGER = {
+    'explicit_request:customer_request': true, 'restricted_topic:restricted_topic': true, 'frustration:frustration': true,
+  };
+
   const stateOf = (p) => fmt.state(p && p.state);
   const handoffOf = (p) => (p && p.handoff) || {};
   const waitingSince = (p) => p.waiting_since || handoffOf(p).created_at || p.created_at;
@@ -75,7 +80,7 @@
       waiting ? el('span', { class: 'qi-wait', title: 'Waiting since ' + fmt.time(waitingSince(p)) }, fmt.since(waitingSince(p))) : null),
     el('div', { class: 'qi-row qi-why' },
       el('span', { class: 'qi-trigger', title: h.trigger || '' }, fmt.trigger(h.trigger)),
-      h.reason ? el('span', { class: 'qi-reason', title: h.reason }, fmt.reason(h.reason)) : null),
+      h.reason && !SAME_AS_TRIGGER[h.trigger + ':' + h.reason] ? el('span', { class: 'qi-reason', title: h.reason }, fmt.reason(h.reason)) : null),
     el('div', { class: 'qi-row qi-meta' },
       h.topic ? el('span', { class: 'qi-topic', title: h.topic }, fmt.label(h.topic)) : null,
       el('span', { class: 'qi-channel', title: p.channel || '' }, fmt.channel(p.channel || 'web')),

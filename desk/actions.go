@@ -30,6 +30,7 @@ func (d *Desk) claim(w http.ResponseWriter, r *http.Request, a Agent) error {
 	}
 	if before.Agent != a.ID { // not a repeated claim
 		d.publish(r.Context(), events.Event{Kind: events.Claimed, ConversationID: id, State: store.StateHuman, Agent: a.ID})
+		d.announce(r.Context(), id, store.StateHuman, "claimed", a.Name+" joined the conversation.")
 	}
 	api.WriteJSON(w, http.StatusOK, map[string]string{"state": string(store.StateHuman), "agent": a.ID, "agent_name": a.Name})
 	return nil
@@ -98,13 +99,14 @@ func (d *Desk) reply(w http.ResponseWriter, r *http.Request, a Agent) error {
 }
 
 func (d *Desk) resolve(w http.ResponseWriter, r *http.Request, a Agent) error {
-	return d.close(w, r, a, d.o.Store.Resolve, store.StateResolved)
+	return d.close(w, r, a, d.o.Store.Resolve, store.StateResolved, a.Name+" marked the conversation as resolved.")
 }
 
 // returnToAI gives the conversation back to the AI, which then answers a
 // customer message that arrived while the agent was handing it back.
 func (d *Desk) returnToAI(w http.ResponseWriter, r *http.Request, a Agent) error {
-	if err := d.close(w, r, a, d.o.Store.ReturnToAI, store.StateAI); err != nil {
+	err := d.close(w, r, a, d.o.Store.ReturnToAI, store.StateAI, a.Name+" handed the conversation back to the assistant.")
+	if err != nil {
 		return err
 	}
 	if d.o.AnswerPending != nil {
@@ -118,7 +120,7 @@ func (d *Desk) returnToAI(w http.ResponseWriter, r *http.Request, a Agent) error
 
 // close ends the humans' part of a conversation, one way or the other.
 func (d *Desk) close(w http.ResponseWriter, r *http.Request, a Agent,
-	change func(context.Context, store.ConversationID, string) error, state store.State) error {
+	change func(context.Context, store.ConversationID, string) error, state store.State, notice string) error {
 	id := store.ConversationID(r.PathValue("id"))
 	if err := change(r.Context(), id, a.ID); err != nil {
 		if errors.Is(err, store.ErrNotHolder) {
@@ -127,6 +129,35 @@ func (d *Desk) close(w http.ResponseWriter, r *http.Request, a Agent,
 		return err
 	}
 	d.publish(r.Context(), events.Event{Kind: events.State, ConversationID: id, State: state, Agent: a.ID})
+	d.announce(r.Context(), id, state, string(state), notice)
 	api.WriteJSON(w, http.StatusOK, map[string]string{"state": string(state)})
 	return nil
+}
+
+// announce stores what an agent did as a system message of the
+// conversation and publishes it, so that every surface (the visitor's
+// thread, the console, the history a reload fetches, other channels) shows
+// the same line. Its idempotency key names the handoff, so an action
+// repeated on another instance announces once. The action has happened
+// whatever becomes of its notice: a failure is logged, not returned.
+func (d *Desk) announce(ctx context.Context, id store.ConversationID, state store.State, what, text string) {
+	m := store.Message{ConversationID: id, Role: store.RoleSystem, Text: text}
+	created := false
+	hs, err := d.o.Store.Handoffs(ctx, id)
+	if err == nil {
+		for i := len(hs) - 1; i >= 0; i-- {
+			if hs[i].Status != store.HandoffFollowUp {
+				m.IdempotencyKey = fmt.Sprintf("desk:%s:%d", what, hs[i].ID)
+				break
+			}
+		}
+		m, created, err = d.o.Store.AppendMessage(ctx, m)
+	}
+	if err != nil {
+		d.o.Log.Warn("desk: the action's notice was not stored", "conversation_id", id, "action", what, "error", err)
+		return
+	}
+	if created {
+		d.publish(ctx, events.Event{Kind: events.Message, ConversationID: id, State: state, MessageID: m.ID})
+	}
 }

@@ -110,8 +110,19 @@ func (d *Desk) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 // me is who the token belongs to, and who else is online.
 func (d *Desk) me(w http.ResponseWriter, _ *http.Request, a Agent) error {
-	api.WriteJSON(w, http.StatusOK, map[string]any{"id": a.ID, "name": a.Name, "online": d.o.Presence.Online()})
+	online := d.o.Presence.Online()
+	api.WriteJSON(w, http.StatusOK, map[string]any{"id": a.ID, "name": a.Name, "online": online,
+		"online_names": d.names(online)})
 	return nil
+}
+
+// names is the display names of the agents with these ids, in order.
+func (d *Desk) names(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = d.o.Agents.Name(id)
+	}
+	return out
 }
 
 // publish tells every instance what happened; the store has committed it.

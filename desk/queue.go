@@ -81,7 +81,8 @@ func (d *Desk) queue(w http.ResponseWriter, r *http.Request, _ Agent) error {
 		}
 		out = append(out, p)
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"conversations": out, "online": d.o.Presence.Online()})
+	online := d.o.Presence.Online()
+	api.WriteJSON(w, http.StatusOK, map[string]any{"conversations": out, "online": online, "online_names": d.names(online)})
 	return nil
 }
 

@@ -280,9 +280,14 @@ func (t *turn) decide() handoff.Decision {
 // respond asks the responder for the AI's reply. A responder that fails is
 // not hidden: the turn is stored as unresolved and the customer is told.
 func (t *turn) respond(ctx context.Context) (store.Message, error) {
-	last := t.history[len(t.history)-1]
-	req := Request{ConversationID: string(t.conv.ID), Channel: t.conv.Channel, Text: last.Text}
-	for _, m := range t.history[:len(t.history)-1] {
+	// The customer's last message is the question; notices stored after
+	// it (an agent handing the conversation back) are not.
+	last := len(t.history) - 1
+	for last > 0 && t.history[last].Role == store.RoleSystem {
+		last--
+	}
+	req := Request{ConversationID: string(t.conv.ID), Channel: t.conv.Channel, Text: t.history[last].Text}
+	for _, m := range t.history[:last] {
 		req.History = append(req.History, Turn{Role: string(m.Role), Text: m.Text})
 	}
 	rctx, stop := t.replyContext(ctx)

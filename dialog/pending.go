@@ -30,10 +30,16 @@ func (c *Conductor) AnswerPending(ctx context.Context, id store.ConversationID) 
 	if err != nil {
 		return Outcome{}, fmt.Errorf("answer pending: %w", err)
 	}
-	if len(ms) == 0 || ms[len(ms)-1].Role != store.RoleCustomer {
+	// Notices (an agent handing the conversation back) may follow the
+	// customer's message; any other message after it answered it.
+	last := len(ms) - 1
+	for last >= 0 && ms[last].Role == store.RoleSystem {
+		last--
+	}
+	if last < 0 || ms[last].Role != store.RoleCustomer {
 		return Outcome{Conversation: conv}, nil
 	}
-	out := Outcome{Conversation: conv, Message: ms[len(ms)-1]}
+	out := Outcome{Conversation: conv, Message: ms[last]}
 	t := &turn{c: c, live: c.live(), conv: conv, state: conv.State, out: &out}
 	if err := t.run(ctx); err != nil {
 		return out, fmt.Errorf("conversation %s: %w", conv.ID, err)

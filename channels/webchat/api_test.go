@@ -43,6 +43,9 @@ func TestVisitorAsksTheAIThenAHumanTakesOver(t *testing.T) {
 	if res := r.do("POST", "/api/v1/agent/conversations/"+id+"/claim", otherAgentToken, nil); res.status != http.StatusConflict {
 		t.Errorf("second agent's claim: %d, want 409", res.status)
 	}
+	if conv := r.do("GET", "/api/v1/conversations/"+id, tok, nil); conv.body["agent_name"] != "Alice" {
+		t.Errorf("the visitor should learn who holds the conversation: %v", conv.body)
+	}
 	if res := r.do("POST", "/api/v1/agent/conversations/"+id+"/messages", agentToken, map[string]string{"text": "Hi, I'm Alice. How can I help?"}); res.status != http.StatusAccepted {
 		t.Fatalf("agent reply: %d %v", res.status, res.body)
 	}

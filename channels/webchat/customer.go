@@ -72,7 +72,11 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, c store
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"id": c.ID, "state": c.State, "handoff": api.LatestHandoff(hs)})
+	out := map[string]any{"id": c.ID, "state": c.State, "handoff": api.LatestHandoff(hs)}
+	if c.Agent != "" && s.o.Names != nil {
+		out["agent_name"] = s.o.Names(c.Agent) // who the customer is talking with
+	}
+	api.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -81,12 +81,18 @@ func TestStreamCarriesTheWholeHandoff(t *testing.T) {
 	if ev := next(t, cust, "agent_joined"); ev.Agent != "Alice" {
 		t.Fatalf("agent_joined: %+v", ev)
 	}
+	if ev := next(t, cust, "message"); ev.Message.Role != "system" || ev.Message.Text != "Alice joined the conversation." {
+		t.Fatalf("the join is a line of the thread: %+v", ev.Message)
+	}
 	r.do("POST", "/api/v1/agent/conversations/"+id+"/messages", agentToken, map[string]string{"text": "Hello from Alice"})
 	if ev := next(t, cust, "message"); ev.Message.Role != "agent" || ev.Message.Text != "Hello from Alice" {
 		t.Fatalf("agent's reply on the customer's stream: %+v", ev)
 	}
 	r.do("POST", "/api/v1/agent/conversations/"+id+"/resolve", agentToken, nil)
 	next(t, cust, "resolved")
+	if ev := next(t, cust, "message"); ev.Message.Role != "system" || ev.Message.Text != "Alice marked the conversation as resolved." {
+		t.Fatalf("the resolution is a line of the thread: %+v", ev.Message)
+	}
 }
 
 func TestStreamAuthenticatesWithTheFirstFrame(t *testing.T) {

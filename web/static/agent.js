@@ -17,18 +17,24 @@
   let refreshTimer = 0;
   let refreshOpen = false;
   let streamHandle = null;
-  const myClaims = new Set();
+  let said = { id: '', state: '' }; // what the status line is about
   const drafts = new Map();
+
+  // Reasons that only repeat their trigger are left out of the queue's line.
+  const SAME_AS_TRIGGER = {
+    'explicit_request:customer_request': true, 'restricted_topic:restricted_topic': true, 'frustration:frustration': true,
+  };
 
   const stateOf = (p) => fmt.state(p && p.state);
   const handoffOf = (p) => (p && p.handoff) || {};
-  const waitingSince = (p) => handoffOf(p).created_at || p.created_at;
+  const waitingSince = (p) => p.waiting_since || handoffOf(p).created_at || p.created_at;
+  // The customer by the name they gave, else as their channel knows them.
+  const customerOf = (p) => (p.details && p.details.name) || p.customer || 'Anonymous customer';
+  const holderOf = (p) => p.agent_name || p.agent || '';
 
   function isMine(p) {
-    if (!p || stateOf(p) !== 'active') return false;
-    const me = window.SBConsole.agentName();
-    if (p.agent && me) return p.agent === me;
-    return myClaims.has(p.id);
+    const me = window.SBConsole.me();
+    return !!(p && me && stateOf(p) === 'active' && p.agent === me.id);
   }
 
   // ---- queue ----
@@ -44,13 +50,25 @@
     queue = sortQueue((data && data.conversations) || []);
     if (!queue.some((p) => p.id === selectedId)) selectedId = queue.length ? queue[0].id : '';
     renderQueue();
+    renderOnline(data || {});
+  }
+
+  // renderOnline lists the agents with a console open, on any instance.
+  function renderOnline(data) {
+    const me = window.SBConsole.me() || {};
+    const ids = data.online || [];
+    const names = data.online_names || ids;
+    const who = ids.map((id, i) => (id === me.id ? 'You (' + names[i] + ')' : names[i]));
+    $('online').textContent = who.length ? 'Online: ' + who.join(', ') : 'Nobody online';
+    $('online').title = who.length + (who.length === 1 ? ' agent' : ' agents') + ' with the console open';
   }
 
   function queueItem(p) {
     const h = handoffOf(p);
     const state = stateOf(p);
     const mine = isMine(p);
-    const holder = p.agent || h.agent;
+    const holder = holderOf(p);
+    const waiting = state === 'waiting';
     return el('li', {
       id: 'q-' + p.id, class: 'queue-item' + (p.id === openId ? ' is-open' : ''),
       role: 'option', 'aria-selected': p.id === selectedId ? 'true' : 'false',
@@ -58,14 +76,14 @@
     },
     el('div', { class: 'qi-row' },
       el('span', { class: 'state state-' + state.replace(/\s+/g, '-') }, state),
-      el('span', { class: 'qi-customer' }, p.customer || 'Anonymous customer'),
-      el('span', { class: 'qi-wait', title: 'Waiting since ' + fmt.time(waitingSince(p)) }, fmt.since(waitingSince(p)))),
+      el('span', { class: 'qi-customer' }, customerOf(p)),
+      waiting ? el('span', { class: 'qi-wait', title: 'Waiting since ' + fmt.time(waitingSince(p)) }, fmt.since(waitingSince(p))) : null),
     el('div', { class: 'qi-row qi-why' },
       el('span', { class: 'qi-trigger', title: h.trigger || '' }, fmt.trigger(h.trigger)),
-      h.reason ? el('span', { class: 'qi-reason' }, h.reason) : null),
+      h.reason && !SAME_AS_TRIGGER[h.trigger + ':' + h.reason] ? el('span', { class: 'qi-reason', title: h.reason }, fmt.reason(h.reason)) : null),
     el('div', { class: 'qi-row qi-meta' },
-      h.topic ? el('span', { class: 'qi-topic' }, h.topic) : null,
-      el('span', { class: 'qi-channel' }, p.channel || 'web'),
+      h.topic ? el('span', { class: 'qi-topic', title: h.topic }, fmt.label(h.topic)) : null,
+      el('span', { class: 'qi-channel', title: p.channel || '' }, fmt.channel(p.channel || 'web')),
       holder ? el('span', { class: 'qi-agent' + (mine ? ' is-mine' : '') }, mine ? 'You' : holder) : null));
   }
 
@@ -146,20 +164,21 @@
   function renderPacket(p) {
     const h = handoffOf(p);
     const state = stateOf(p);
-    $('packet-title').textContent = p.customer || 'Anonymous customer';
-    $('packet-state').textContent = state + (p.agent ? ' · ' + (isMine(p) ? 'you' : p.agent) : '');
+    $('packet-title').textContent = customerOf(p);
+    $('packet-state').textContent = state + (p.agent ? ' · ' + (isMine(p) ? 'you' : holderOf(p)) : '');
     $('packet-state').className = 'state state-' + state.replace(/\s+/g, '-');
     $('packet-summary').textContent = h.summary || 'No summary yet.';
     const dl = $('packet-fields');
     dl.replaceChildren();
-    field(dl, 'Reason', h.reason);
+    field(dl, 'Reason', h.reason ? fmt.reason(h.reason) + ' (' + h.reason + ')' : '');
     field(dl, 'Trigger', h.trigger ? fmt.trigger(h.trigger) + ' (' + h.trigger + ')' : '');
-    field(dl, 'Topic', h.topic);
+    field(dl, 'Topic', h.topic ? fmt.label(h.topic) : '');
     field(dl, 'Sentiment', sentiment(h.sentiment));
-    field(dl, 'Channel', p.channel);
+    field(dl, 'Channel', p.channel ? fmt.channel(p.channel) : '');
     field(dl, 'Customer', p.customer);
-    field(dl, 'Agent', p.agent);
+    field(dl, 'Agent', holderOf(p));
     field(dl, 'Handed off', h.created_at ? fmt.time(h.created_at) + ' (' + fmt.ago(h.created_at) + ')' : '');
+    if (p.waiting_since) field(dl, 'Waiting', fmt.since(p.waiting_since));
     const href = safeLink(p.link);
     if (href) field(dl, 'Link', '', el('a', { href }, href));
     const d = p.details || {};
@@ -193,55 +212,67 @@
     renderTranscript(p.transcript || [], jump);
     const state = stateOf(p);
     const mine = isMine(p);
+    // What the status line said was about this conversation as it was.
+    if (said.id && (said.id !== p.id || said.state !== state)) say('');
     $('claim').disabled = mine || !(state === 'waiting' || state === 'active');
     $('claim').textContent = mine ? 'Claimed by you' : 'Claim';
     $('resolve').disabled = !(state === 'waiting' || mine);
     $('return-ai').disabled = !(state === 'waiting' || mine);
-    $('reply').disabled = !mine;
-    $('reply-send').disabled = !mine;
+    // A channel that cannot carry a reply (a phone call that was
+    // transferred) gets a note instead of a reply box.
+    const canReply = p.can_reply !== false;
+    $('reply-form').hidden = !canReply;
+    $('reply-note').hidden = canReply;
+    $('reply-note').textContent = canReply ? '' : 'No written reply can reach this customer: ' + (p.reply_note || 'the channel cannot carry one') + '.';
+    $('reply').disabled = !mine || !canReply;
+    $('reply-send').disabled = !mine || !canReply;
     $('reply').placeholder = mine ? 'Write to the customer (Ctrl+Enter to send)'
-      : state === 'active' ? 'Held by ' + (p.agent || 'another agent') : 'Claim the conversation to reply';
+      : state === 'active' ? 'Held by ' + (holderOf(p) || 'another agent') : 'Claim the conversation to reply';
   }
 
+  // say puts text on the status line, about the open conversation in the
+  // state it is in now; it goes when that changes.
   function say(text, isError) {
     const msg = $('action-msg');
     msg.textContent = text || '';
     msg.classList.toggle('is-error', !!isError);
+    said = text && openPacket && openPacket.id === openId ? { id: openId, state: stateOf(openPacket) } : { id: '', state: '' };
   }
 
   // ---- actions ----
 
+  // action posts verb and, once the conversation shows the outcome, says
+  // done or what went wrong (so the status line is about the state shown).
   async function action(verb, done) {
     if (!openId) return;
     const id = openId;
+    let res;
+    let text = '';
     try {
       await api('POST', '/api/v1/agent/conversations/' + enc(id) + '/' + verb);
-      say(done);
-      return true;
+      res = true;
+      text = done;
     } catch (err) {
       if (err.status === 401) return false;
-      if (err.status === 409 && verb !== 'claim') say('Not possible now: ' + err.message + '.', true);
-      else if (err.status !== 409) say('Failed: ' + err.message, true);
-      return err;
-    } finally {
-      refreshQueue().catch(() => {});
-      await refreshConversation(false);
+      res = err;
+      if (err.status === 409 && verb !== 'claim') text = 'Not possible now: ' + err.message + '.';
+      else if (err.status !== 409) text = 'Failed: ' + err.message;
     }
+    refreshQueue().catch(() => {});
+    await refreshConversation(false);
+    if (text && openId === id) say(text, res !== true);
+    return res;
   }
 
+  // claim takes the conversation. Focus stays where it was: the reply box
+  // is one "r" away, and a key pressed now must not land in it.
   async function claim() {
     if (!openId || $('claim').disabled) return;
-    const id = openId;
     const res = await action('claim', 'You hold this conversation. Press r to reply.');
-    if (res === true) {
-      myClaims.add(id);
-      if (openPacket && openPacket.id === id && openPacket.agent) window.SBConsole.setAgentName(openPacket.agent);
-      renderConversation(openPacket, false);
-      $('reply').focus();
-    } else if (res && res.status === 409) {
+    if (res && res !== true && res.status === 409) {
       const p = openPacket || {};
       say(stateOf(p) === 'active' && !isMine(p)
-        ? 'Taken by another agent' + (p.agent ? ' (' + p.agent + ')' : '') + '. It is theirs to answer.'
+        ? 'Taken by another agent' + (holderOf(p) ? ' (' + holderOf(p) + ')' : '') + '. It is theirs to answer.'
         : 'This conversation cannot be claimed now (' + (stateOf(p) || 'changed') + ').', true);
     }
   }
@@ -251,17 +282,18 @@
     if (!openId || !text || $('reply-send').disabled) return;
     const id = openId;
     $('reply-send').disabled = true;
+    let problem = '';
     try {
       await api('POST', '/api/v1/agent/conversations/' + enc(id) + '/messages', { text });
       $('reply').value = '';
       drafts.delete(id);
-      say('');
     } catch (err) {
-      if (err.status === 409) say('You no longer hold this conversation; the reply was not sent.', true);
-      else if (err.status === 413) say('That reply is too long.', true);
-      else if (err.status !== 401) say('The reply was not sent: ' + err.message, true);
+      if (err.status === 409) problem = 'The reply was not sent: ' + err.message + '.';
+      else if (err.status === 413) problem = 'That reply is too long.';
+      else if (err.status !== 401) problem = 'The reply was not sent: ' + err.message;
     }
     await refreshConversation(true);
+    if (openId === id) say(problem, true);
   }
 
   // ---- live updates ----
@@ -296,7 +328,6 @@
     if (streamHandle) streamHandle.stop();
     streamHandle = null;
     clearInterval(pollTimer);
-    myClaims.clear();
   });
 
   // ---- views and keyboard ----
@@ -352,6 +383,7 @@
   wire();
   showView();
   window.SBConsole.start(async () => {
+    await window.SBConsole.whoami();
     await refreshQueue();
     startLive();
   }, () => {

@@ -5,8 +5,8 @@
   'use strict';
 
   const TOKEN_KEY = 'switchboard.agentToken';
-  const NAME_KEY = 'switchboard.agentName';
   const signOutHooks = [];
+  let me = null; // {id, name} of the signed-in agent, from GET /api/v1/agent/me
 
   // el builds an element. Strings among the children become text nodes, so
   // data never passes through an HTML parser.
@@ -31,18 +31,16 @@
   function setToken(t) {
     try {
       if (t) localStorage.setItem(TOKEN_KEY, t);
-      else { localStorage.removeItem(TOKEN_KEY); localStorage.removeItem(NAME_KEY); }
+      else localStorage.removeItem(TOKEN_KEY);
     } catch (_) { /* private mode: the token lasts for this page */ }
   }
 
-  // The agent's own name is learnt from the first conversation it claims,
-  // since the API has no "who am I" call.
-  function agentName() {
-    try { return localStorage.getItem(NAME_KEY) || ''; } catch (_) { return ''; }
-  }
-
-  function setAgentName(name) {
-    try { if (name) localStorage.setItem(NAME_KEY, name); } catch (_) { /* see setToken */ }
+  // whoami asks who the token belongs to (and so checks it): {id, name,
+  // online, online_names}.
+  async function whoami() {
+    const data = await api('GET', '/api/v1/agent/me');
+    me = { id: data.id, name: data.name };
+    return data;
   }
 
   class APIError extends Error {
@@ -66,7 +64,7 @@
       try { data = await res.json(); } catch (_) { data = null; }
     }
     if (res.status === 401) {
-      signOut('That agent token was not accepted. Enter a valid one.');
+      signOut('Wrong token: the server did not accept it. Check it and try again.');
       throw new APIError(401, (data && data.error) || 'unauthorized');
     }
     if (!res.ok) throw new APIError(res.status, (data && data.error) || 'HTTP ' + res.status);
@@ -77,10 +75,16 @@
 
   const $ = (id) => document.getElementById(id);
 
+  // signedIn shows what only a signed-in agent sees (tabs, connection,
+  // sign-out) and hides the sign-in form, or the other way round.
+  function signedIn(on) {
+    for (const node of document.querySelectorAll('[data-signed-in]')) node.hidden = !on;
+    $('app').hidden = !on;
+    $('login').hidden = on;
+  }
+
   function showLogin(message) {
-    $('app').hidden = true;
-    $('login').hidden = false;
-    $('logout').hidden = true;
+    signedIn(false);
     const err = $('login-error');
     err.textContent = message || '';
     err.hidden = !message;
@@ -90,6 +94,7 @@
 
   function signOut(message) {
     setToken('');
+    me = null;
     for (const fn of signOutHooks) fn();
     showLogin(message);
   }
@@ -105,9 +110,7 @@
       $('agent-login').disabled = true;
       try {
         await ready();
-        $('login').hidden = true;
-        $('app').hidden = false;
-        $('logout').hidden = false;
+        signedIn(true);
         if (shown) shown();
       } catch (err) {
         if (err.status !== 401) showLogin(err.message || 'Something went wrong.');
@@ -160,12 +163,23 @@
         timer = setTimeout(connect, delay);
       });
     }
+    function drop() {
+      clearTimeout(timer);
+      if (sock) { const s = sock; sock = null; s.close(); }
+    }
+    // Leaving the page closes the stream at once (a page kept in the
+    // back/forward cache would otherwise hold it open), so an agent who
+    // left is not shown online; coming back opens it again.
+    function onShow(e) { if (e.persisted && !stopped && !sock) connect(); }
+    window.addEventListener('pagehide', drop);
+    window.addEventListener('pageshow', onShow);
     connect();
     return {
       stop() {
         stopped = true;
-        clearTimeout(timer);
-        if (sock) { const s = sock; sock = null; s.close(); }
+        window.removeEventListener('pagehide', drop);
+        window.removeEventListener('pageshow', onShow);
+        drop();
       },
     };
   }
@@ -215,6 +229,24 @@
     return s && s !== 'just now' ? s + ' ago' : s;
   }
 
+  const REASONS = {
+    customer_request: 'Customer asked for a person',
+    restricted_topic: 'Restricted topic',
+    frustration: 'Frustration',
+    unproductive_conversation: 'Unproductive conversation',
+    missing_knowledge: 'Missing knowledge',
+    missing_tool: 'Missing tool',
+    unclear_instructions: 'Unclear instructions',
+  };
+
+  const CHANNELS = { web: 'Web chat', voice: 'Phone', sms: 'SMS', email: 'Email', slack: 'Slack' };
+
+  // label is a code as words: "billing_disputes" reads "Billing disputes".
+  function label(code) {
+    const s = humanize(code);
+    return s.charAt(0).toUpperCase() + s.slice(1);
+  }
+
   function role(m) {
     switch (m.role) {
       case 'customer': return 'Customer';
@@ -225,12 +257,15 @@
   }
 
   window.SBConsole = {
-    el, api, start, stream, token, agentName, setAgentName,
+    el, api, start, stream, token, whoami,
+    me: () => me,
     onSignOut(fn) { signOutHooks.push(fn); },
     fmt: {
-      trigger: (t) => TRIGGERS[t] || humanize(t) || 'Unknown',
+      trigger: (t) => TRIGGERS[t] || label(t) || 'Unknown',
+      reason: (r) => REASONS[r] || label(r),
+      channel: (c) => CHANNELS[c] || label(c),
       state: (s) => STATES[s] || humanize(s),
-      humanize, time, since, ago, role,
+      humanize, label, time, since, ago, role,
     },
   };
 })();

@@ -1,6 +1,6 @@
 // The Parcel & Pine demo page: how a site owner uses the Switchboard widget's
-// API. It shows its own banner on handoff and sends the customer's contact
-// details to the conversation the widget holds.
+// API. It shows its own banner while the conversation waits for a person and
+// sends the customer's contact details to the conversation the widget holds.
 (() => {
   'use strict';
 
@@ -84,12 +84,21 @@
     }
   }
 
+  // The banner follows the conversation: shown while it waits for a person
+  // (with the words the customer was told, when the widget has them), gone
+  // once someone joins, it is resolved, or it is back with the assistant.
   whenReady((sb) => {
     sb.on('handoff', (ev) => {
       bannerText.textContent = ev.text || '';
       banner.hidden = false;
     });
-    sb.on('returned_to_ai', () => { banner.hidden = true; });
+    sb.on('state', (ev) => {
+      if (ev.state === 'pending_human') banner.hidden = false;
+      else {
+        banner.hidden = true;
+        bannerText.textContent = '';
+      }
+    });
     document.getElementById('demo-open-chat').addEventListener('click', () => sb.open());
   });
 

@@ -8,7 +8,8 @@
   let loading = 0;
 
   // bars renders counts as a list of labelled CSS bars, largest first unless
-  // keepOrder (for days, which read best in date order).
+  // keepOrder (for days, which read best in date order). A label is words;
+  // its tooltip is the code the API and the config use.
   function bars(list, entries, label, keepOrder) {
     const rows = keepOrder ? entries : entries.slice().sort((a, b) => b[1] - a[1]);
     const max = Math.max(1, ...rows.map((r) => r[1]));
@@ -37,9 +38,9 @@
     const total = data.total || 0;
     $('insights-total').textContent = total + (total === 1 ? ' handoff' : ' handoffs') + ' in the last ' + (data.days || $('insights-days').value) + ' days';
     bars($('insights-trigger'), entriesOf(data.by_trigger), fmt.trigger);
-    bars($('insights-reason'), entriesOf(data.by_reason), (k) => k || 'unspecified');
-    bars($('insights-topic'), entriesOf(data.by_topic), (k) => k || 'no topic');
-    bars($('insights-channel'), entriesOf(data.by_channel), (k) => k || 'unknown');
+    bars($('insights-reason'), entriesOf(data.by_reason), (k) => (k ? fmt.reason(k) : 'Unspecified'));
+    bars($('insights-topic'), entriesOf(data.by_topic), (k) => (k ? fmt.label(k) : 'No topic'));
+    bars($('insights-channel'), entriesOf(data.by_channel), (k) => (k ? fmt.channel(k) : 'Unknown'));
     const daily = (data.daily || []).map((d) => [d.date, d.count || 0])
       .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
     bars($('insights-daily'), daily, dayLabel, true);

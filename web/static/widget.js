@@ -1,8 +1,10 @@
 // Switchboard web chat widget. One script tag adds a launcher and a chat
 // panel to any page: <script src="https://HOST/widget.js" data-switchboard></script>
 // Public API on window.Switchboard: on(event, fn), off(event, fn), open(),
-// close(), send(text), conversation(). Events: message, handoff,
-// agent_joined, resolved (and returned_to_ai).
+// close(), send(text), conversation(). Events: message, handoff (with the
+// words the customer was told), agent_joined, resolved, returned_to_ai, and
+// state ({state, agent}) on every change of state, the one found on a
+// reload included, for a page whose own banner follows the conversation.
 (() => {
   'use strict';
   if (window.Switchboard && window.Switchboard.version) return; // loaded twice
@@ -13,14 +15,17 @@
   const MAX_TEXT = 4000;
   const TYPING_TIMEOUT_MS = 30000;
   const POLL_MS = 5000;
-  const HANDOFF_TEXT = 'Connecting you with a member of our team. They will see everything we have discussed.';
+  // The details a page sends for the team are stored as a system message;
+  // the visitor sees that they were sent, not the raw fields.
+  const DETAILS_PREFIX = 'Customer details: ';
 
   const listeners = new Map();
   const seen = new Map(); // message id -> element
   const pending = new Map(); // client_id -> {el, text}
-  const notices = new Map(); // notice key -> element
+  const told = new Set(); // events emitted once per handoff: "handoff:<key>", ...
   let conv = loadConversation();
   let convState = 'ai'; // ai | pending_human | human | resolved
+  let agentName = ''; // who holds the conversation, in state human
   let handoffKey = '';
   let creating = null;
   let ws = null;
@@ -191,20 +196,29 @@
     switch (m.role) {
       case 'customer': return 'You';
       case 'ai': return 'Assistant';
-      case 'agent': return m.agent || 'Support team';
+      case 'agent': return m.agent || 'Team member';
       default: return 'System';
     }
+  }
+
+  // A system message (an agent joined, the conversation was resolved) is a
+  // notice in the thread.
+  function shownText(m) {
+    const text = m.text || '';
+    if (m.role === 'system' && text.startsWith(DETAILS_PREFIX)) return 'You sent your details to our team.';
+    return text;
   }
 
   function renderMessage(m, node) {
     const msg = node || el('div');
     msg.replaceChildren();
-    msg.className = 'sb-msg sb-msg-' + (m.role || 'system');
-    msg.setAttribute('data-role', m.role || 'system');
+    const role = m.role || 'system';
+    msg.className = 'sb-msg sb-msg-' + role + (role === 'system' ? ' sb-notice' : '');
+    msg.setAttribute('data-role', role);
     msg.setAttribute('data-id', m.id == null ? '' : String(m.id));
     const name = el('span', { class: 'sb-who' }, who(m));
-    if (m.role === 'customer' || m.role === 'system') name.classList.add('sb-visually-hidden');
-    msg.append(name, el('p', { class: 'sb-text' }, m.text || ''));
+    if (role === 'customer' || role === 'system') name.classList.add('sb-visually-hidden');
+    msg.append(name, el('p', { class: 'sb-text' }, shownText(m)));
     const t = formatTime(m.created_at);
     if (t) msg.append(el('time', { class: 'sb-time', datetime: m.created_at }, t));
     return msg;
@@ -248,14 +262,12 @@
     emit('message', m);
   }
 
-  function addNotice(key, text) {
-    let node = notices.get(key);
-    if (node) { node.textContent = text; return false; }
-    node = el('p', { class: 'sb-notice', 'data-key': key }, text);
-    notices.set(key, node);
-    ui.messages.appendChild(node);
-    scrollDown();
-    return true;
+  // once emits an event the first time key is seen: a stream and a poll
+  // may both report one change.
+  function once(key, type, detail) {
+    if (told.has(key)) return;
+    told.add(key);
+    emit(type, detail);
   }
 
   function showTyping() {
@@ -275,42 +287,44 @@
   const STATUS = {
     ai: 'Our assistant answers right away; a person takes over when needed.',
     pending_human: 'Waiting for a member of our team\u2026',
-    human: 'You are chatting with our team.',
+    human: 'You\u2019re talking with our team.',
     resolved: 'This conversation is resolved. Write again any time.',
   };
 
-  function setState(state) {
+  // setState shows where the conversation stands. The thread itself tells
+  // what happened: the AI's handoff message, and the system messages the
+  // desk stores when an agent joins, resolves or hands back.
+  function setState(state, agent) {
     if (!STATUS[state]) return;
+    const changed = state !== convState || (agent || '') !== agentName;
     convState = state;
-    ui.status.textContent = STATUS[state];
+    agentName = state === 'human' ? agent || '' : '';
+    ui.status.textContent = state === 'human' && agentName ? 'You\u2019re talking with ' + agentName + '.' : STATUS[state];
     ui.root.setAttribute('data-state', state);
     if (state !== 'ai') hideTyping();
+    if (changed) emit('state', { state, agent: agentName });
   }
 
   function onHandoff(h, text) {
     h = h || {};
     if (h.created_at) handoffKey = h.created_at;
     setState('pending_human');
-    const shown = text || HANDOFF_TEXT;
-    if (addNotice('handoff:' + handoffKey, shown)) {
-      emit('handoff', { trigger: h.trigger || '', reason: h.reason || '', topic: h.topic || '', text: shown });
-    }
+    once('handoff:' + handoffKey, 'handoff', { trigger: h.trigger || '', reason: h.reason || '', topic: h.topic || '', text: text || '' });
   }
 
   function onAgentJoined(agent) {
-    setState('human');
-    const name = agent || 'A member of our team';
-    if (addNotice('agent:' + handoffKey + ':' + name, name + ' has joined the conversation.')) emit('agent_joined', { agent: agent || '' });
+    setState('human', agent);
+    once('agent:' + handoffKey + ':' + (agent || ''), 'agent_joined', { agent: agent || '' });
   }
 
   function onResolved() {
     setState('resolved');
-    if (addNotice('resolved:' + handoffKey, 'This conversation has been marked as resolved.')) emit('resolved', {});
+    once('resolved:' + handoffKey, 'resolved', {});
   }
 
   function onReturned() {
     setState('ai');
-    if (addNotice('returned:' + handoffKey, 'You are back with our assistant.')) emit('returned_to_ai', {});
+    once('returned:' + handoffKey, 'returned_to_ai', {});
   }
 
   function onEvent(ev) {
@@ -327,23 +341,22 @@
   }
 
   // refreshState learns the state from the server. When it changed without
-  // an event (a stream that was down), the same notices appear; initial
-  // describes the state found when a reload resumes the conversation.
+  // an event (a stream that was down), the same events are emitted; initial
+  // takes the state found when a reload resumes the conversation (the
+  // history already tells what happened).
   async function refreshState(initial) {
     if (!conv) return;
     const c = await api('GET', convPath(), undefined, conv.token);
     const h = c.handoff || {};
-    if (h.created_at && initial) handoffKey = h.created_at;
-    if (c.state === convState && !initial) return;
     if (initial) {
-      setState(c.state);
-      if (c.state === 'pending_human') addNotice('handoff:' + handoffKey, STATUS.pending_human);
-      if (c.state === 'human') addNotice('agent:' + handoffKey + ':' + (h.agent || ''), (h.agent || 'A member of our team') + ' is here to help.');
+      if (h.created_at) handoffKey = h.created_at;
+      setState(c.state, c.agent_name);
       return;
     }
+    if (c.state === convState && (c.agent_name || '') === agentName) return;
     // Handed off, perhaps claimed and resolved too, while the stream was down.
     if (c.state === 'pending_human' || (convState === 'ai' && c.state !== 'ai')) onHandoff(h, '');
-    if (c.state === 'human') onAgentJoined(h.agent);
+    if (c.state === 'human') onAgentJoined(c.agent_name);
     else if (c.state === 'resolved') onResolved();
     else if (c.state === 'ai') onReturned();
   }

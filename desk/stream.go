@@ -31,14 +31,20 @@ func (d *Desk) stream(w http.ResponseWriter, r *http.Request) {
 	ctx := conn.CloseRead(r.Context())
 	disconnect := d.o.Presence.Connect(ctx, who.ID)
 	defer disconnect()
-	api.Pump(ctx, conn, sub, &agentView{d: d}, d.o.Log)
+	api.Pump(ctx, conn, sub, &agentView{d: d, online: map[string]bool{}}, d.o.Log)
 }
 
 // agentView renders bus events for an agent's stream: what happens in
 // conversations that are or were with humans, and a "queue" nudge whenever
 // the queue changed. The console refetches on a nudge, so catching up is
 // one nudge.
-type agentView struct{ d *Desk }
+type agentView struct {
+	d *Desk
+	// online is who this stream was last told is online: every instance
+	// repeats its agents' presence each heartbeat, and a console needs to
+	// hear only the changes.
+	online map[string]bool
+}
 
 func (v *agentView) Render(ctx context.Context, e events.Event) ([]api.Event, error) {
 	id := string(e.ConversationID)
@@ -71,6 +77,10 @@ func (v *agentView) Render(ctx context.Context, e events.Event) ([]api.Event, er
 	case events.Delivery:
 		return []api.Event{{Type: api.EventDelivery, ConversationID: id}}, nil
 	case events.Presence:
+		if v.online[e.Agent] == e.Online {
+			return nil, nil
+		}
+		v.online[e.Agent] = e.Online
 		return []api.Event{{Type: api.EventPresence, Agent: v.d.o.Agents.Name(e.Agent)}}, nil
 	}
 	return nil, nil

@@ -31,7 +31,7 @@ func (d *Desk) stream(w http.ResponseWriter, r *http.Request) {
 	ctx := conn.CloseRead(r.Context())
 	disconnect := d.o.Presence.Connect(ctx, who.ID)
 	defer disconnect()
-	api.Pump(ctx, conn, sub, &agentView{d: d, online: map[string]bool{}}, d.o.Log)
+	api.Pump(ctx, conn, sub, d.newAgentView(), d.o.Log)
 }
 
 // agentView renders bus events for an agent's stream: what happens in
@@ -44,6 +44,16 @@ type agentView struct {
 	// repeats its agents' presence each heartbeat, and a console needs to
 	// hear only the changes.
 	online map[string]bool
+}
+
+// newAgentView starts a view that knows who is online now, so that the
+// first change it hears (someone leaving) is told.
+func (d *Desk) newAgentView() *agentView {
+	v := &agentView{d: d, online: map[string]bool{}}
+	for _, id := range d.o.Presence.Online() {
+		v.online[id] = true
+	}
+	return v
 }
 
 func (v *agentView) Render(ctx context.Context, e events.Event) ([]api.Event, error) {

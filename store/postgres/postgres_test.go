@@ -210,3 +210,10 @@ func BenchmarkAppendMessage(b *testing.B) {
 	requirePostgres(b)
 	storetest.BenchAppendMessage(b, func(b *testing.B) store.Store { return open(b, schemaDSN(b)) })
 }
+
+// BenchmarkAppendLatency replays the web chat load's writes and reads; see
+// storetest.BenchAppendLatency.
+func BenchmarkAppendLatency(b *testing.B) {
+	requirePostgres(b)
+	storetest.BenchAppendLatency(b, func(b *testing.B) store.Store { return open(b, schemaDSN(b)) })
+}

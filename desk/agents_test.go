@@ -101,4 +101,3 @@ func TestAgentNames(t *testing.T) {
 		}
 	}
 }
-

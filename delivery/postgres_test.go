@@ -10,6 +10,7 @@ import (
 	"switchboard/config"
 	"switchboard/delivery"
 	"switchboard/store"
+	"switchboard/store/postgres"
 	"switchboard/store/postgres/pgtest"
 )
 
@@ -168,5 +169,15 @@ func BenchmarkOutboxTwoWorkers(b *testing.B) {
 var (
 	pgDSN  = pgtest.SchemaDSN
 	pgExec = pgtest.Exec
-	openPG = func(tb testing.TB, dsn string) store.Store { return pgtest.Open(tb, dsn) }
 )
+
+// openPG opens an instance's store: its own connection pool.
+func openPG(tb testing.TB, dsn string) store.Store {
+	tb.Helper()
+	st, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		tb.Fatalf("postgres.Open: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}

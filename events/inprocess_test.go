@@ -75,15 +75,16 @@ func TestSlowSubscriberLagsWithoutBlockingOthers(t *testing.T) {
 	fast := b.Subscribe(events.Filter{ConversationID: "c1"})
 	defer fast.Close()
 	// Three buffers' worth, in rounds the fast reader keeps up with.
+	const n = events.ConversationBuffer
 	for round := range 3 {
-		for i := range events.Buffer {
-			e := events.Event{Kind: events.Message, ConversationID: "c1", MessageID: int64(round*events.Buffer + i + 1)}
+		for i := range n {
+			e := events.Event{Kind: events.Message, ConversationID: "c1", MessageID: int64(round*n + i + 1)}
 			if err := b.Publish(t.Context(), e); err != nil {
 				t.Fatal(err)
 			}
 		}
-		for i := range events.Buffer {
-			if e := next(t, fast); e.MessageID != int64(round*events.Buffer+i+1) {
+		for i := range n {
+			if e := next(t, fast); e.MessageID != int64(round*n+i+1) {
 				t.Fatalf("fast subscriber got %+v out of order", e)
 			}
 		}
@@ -98,8 +99,41 @@ func TestSlowSubscriberLagsWithoutBlockingOthers(t *testing.T) {
 	default:
 		t.Fatal("the slow subscriber was not told it lagged")
 	}
-	if n := len(slow.C()); n != events.Buffer {
-		t.Errorf("slow subscriber holds %d events, want its buffer (%d)", n, events.Buffer)
+	if n := len(slow.C()); n != events.ConversationBuffer {
+		t.Errorf("slow subscriber holds %d events, want its buffer (%d)", n, events.ConversationBuffer)
+	}
+}
+
+// A stream of one conversation holds a few turns' events for a slow
+// reader; one of every conversation (an agent's) holds many more, since
+// it hears all of them.
+func TestBuffersFitWhatASubscriptionHears(t *testing.T) {
+	b := events.NewInProcess("a")
+	defer b.Close()
+	one := b.Subscribe(events.Filter{ConversationID: "c1"})
+	defer one.Close()
+	all := b.Subscribe(events.Filter{})
+	defer all.Close()
+	for i := range events.Buffer {
+		if err := b.Publish(t.Context(), events.Event{Kind: events.Message, ConversationID: "c1", MessageID: int64(i + 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(one.C()); n != events.ConversationBuffer {
+		t.Errorf("the conversation's subscription holds %d events, want %d", n, events.ConversationBuffer)
+	}
+	select {
+	case <-one.Lagged():
+	default:
+		t.Error("the conversation's subscription overflowed without being told it lagged")
+	}
+	if n := len(all.C()); n != events.Buffer {
+		t.Errorf("the subscription to every conversation holds %d events, want %d", n, events.Buffer)
+	}
+	select {
+	case <-all.Lagged():
+		t.Error("the subscription to every conversation lagged within its buffer")
+	default:
 	}
 }
 

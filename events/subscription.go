@@ -5,9 +5,18 @@ import (
 	"sync"
 )
 
-// Buffer is how many events a subscription holds for a slow reader before
-// it drops them and signals Lagged.
+// Buffer is how many events a subscription to every conversation (an
+// agent's stream, a delivery worker) holds for a slow reader before it
+// drops them and signals Lagged.
 const Buffer = 256
+
+// ConversationBuffer is the same for a subscription to one conversation (a
+// visitor's stream), which hears a few events a turn. A buffer is
+// allocated whole when the subscription opens and the garbage collector
+// scans it for as long as it is open: at Buffer events, a visitor's
+// stream would hold 28 KiB for nothing, and 5,000 of them most of the
+// gateway's heap.
+const ConversationBuffer = 32
 
 // Subscription receives the events its filter selects.
 type Subscription struct {
@@ -78,7 +87,11 @@ func newFanout() *fanout {
 }
 
 func (f *fanout) subscribe(flt Filter) *Subscription {
-	s := &Subscription{filter: flt, c: make(chan Event, Buffer), lagged: make(chan struct{}, 1), done: make(chan struct{})}
+	size := Buffer
+	if flt.ConversationID != "" {
+		size = ConversationBuffer
+	}
+	s := &Subscription{filter: flt, c: make(chan Event, size), lagged: make(chan struct{}, 1), done: make(chan struct{})}
 	s.remove = f.remove
 	f.mu.Lock()
 	defer f.mu.Unlock()

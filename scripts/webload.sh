@@ -10,6 +10,11 @@
 #   LOAD_INTERVAL       mean time between one conversation's messages (default 10s)
 #   TEST_DATABASE_URL   PostgreSQL for the postgres store; the run gets a fresh
 #                       schema in it, dropped at the end
+#   LOAD_DEBUG          a loopback address (127.0.0.1:6060) to serve the
+#                       gateway's profiles on (switchboard serve --debug)
+#   LOAD_GODEBUG        GODEBUG for the gateway alone, e.g. gctrace=1 (its
+#                       lines go to the gateway's log)
+#   LOAD_LOG            a file to keep the gateway's log in
 #
 # The exit status is sbload's: 0 when the run had no errors, 1 with errors,
 # 2 when it could not run.
@@ -55,6 +60,7 @@ stop_gateway() {
 }
 cleanup() {
 	stop_gateway
+	[ -z "${LOAD_LOG:-}" ] || cp "$tmp/gateway.log" "$LOAD_LOG" 2>/dev/null || true
 	[ -z "$schema" ] || psql "$pg_url" -qX -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
 	rm -rf "$tmp"
 }
@@ -95,7 +101,10 @@ export SWITCHBOARD_AGENT_TOKEN
 
 echo "webload $store: starting the gateway" >&2
 mkdir "$tmp/data"
-bin/switchboard serve --config "$cfg" --http 127.0.0.1:0 --sip 127.0.0.1:0 --data "$tmp/data" 2>"$tmp/gateway.log" &
+debug=()
+[ -z "${LOAD_DEBUG:-}" ] || debug=(--debug "$LOAD_DEBUG")
+GODEBUG=${LOAD_GODEBUG:-${GODEBUG:-}} \
+	bin/switchboard serve --config "$cfg" --http 127.0.0.1:0 --sip 127.0.0.1:0 --data "$tmp/data" "${debug[@]}" 2>"$tmp/gateway.log" &
 pid=$!
 addr=
 for _ in $(seq 600); do # 60 s to train the policy and open the store
@@ -135,10 +144,11 @@ echo "  bin/sbload -url http://$addr -conversations $conversations -duration $du
 seconds() { awk -v d="$1" 'BEGIN { n = d + 0; u = substr(d, length(d)); print int(n * (u == "h" ? 3600 : u == "m" ? 60 : 1)) }'; }
 limit=$((conversations / ramp + $(seconds "$duration") + 120))
 status=0
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 timeout --signal=INT --kill-after=10 "$limit" \
 	bin/sbload -url "http://$addr" -conversations "$conversations" -duration "$duration" -interval "$interval" -ramp "$ramp" || status=$?
 echo "gateway        peak RSS $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$pid/status" 2>/dev/null || echo unknown), store $store"
-echo "machine        load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (1, 5, 15 min; $(nproc) cores)"
+echo "machine        load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (1, 5, 15 min; $(nproc) cores)"
 warnings=$(grep -c '"level":"\(WARN\|ERROR\)"' "$tmp/gateway.log" || true)
 if [ "$warnings" -gt 0 ]; then
 	echo "gateway log    $warnings warnings and errors; the first:"

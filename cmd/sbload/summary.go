@@ -49,7 +49,7 @@ type RoundTrip struct {
 }
 
 // IdleMemory is the gateway's memory growth per open, idle conversation:
-// its HTTP connection, WebSocket, hub subscription and goroutines. Neither
+// its HTTP connection, WebSocket, bus subscription and goroutines. Neither
 // reading follows a collection, so garbage moves it by a few KiB either way
 // (the gateway's start leaves some; opening the conversations leaves more).
 type IdleMemory struct {
@@ -124,7 +124,7 @@ func (s *Summary) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "idle memory    %.1f KiB heap+stack, %.1f KiB RSS per conversation (%d idle streams, %d GCs while opening)\n",
 		im.HeapStackKiB, im.RSSKiB, im.Conversations, im.GCsWhileOpening)
 	fmt.Fprintf(w, "               the gateway's growth since before the first conversation: HTTP connection, WebSocket,\n")
-	fmt.Fprintf(w, "               hub subscription, %.1f goroutines per conversation (garbage not yet collected moves it a little)\n", im.GoroutinesPer)
+	fmt.Fprintf(w, "               bus subscription, %.1f goroutines per conversation (garbage not yet collected moves it a little)\n", im.GoroutinesPer)
 	fmt.Fprintf(w, "cpu            gateway %.2f cores, sbload %.2f cores during the messages\n", s.GatewayCores, s.LoadCores)
 	fmt.Fprintf(w, "errors         %s\n", formatErrors(s.Errors))
 	if m := s.Misses(); len(m) > 0 {

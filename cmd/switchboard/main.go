@@ -1,6 +1,6 @@
 // Command switchboard runs the Switchboard gateway and its admin tools:
 //
-//	switchboard [serve] [--config FILE] [--http ADDR] [--sip ADDR] [--data DIR]
+//	switchboard [serve] [--config FILE] [--http ADDR] [--sip ADDR] [--data DIR] [--debug ADDR]
 //	switchboard check-config FILE
 //	switchboard handoff simulate --config FILE --level LEVEL < conversations.jsonl
 //
@@ -61,8 +61,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 const usage = `usage:
-  switchboard [serve] [--config FILE] [--http ADDR] [--sip ADDR] [--data DIR]
-      run the gateway (default config: configs/switchboard.yaml)
+  switchboard [serve] [--config FILE] [--http ADDR] [--sip ADDR] [--data DIR] [--debug ADDR]
+      run the gateway (default config: configs/switchboard.yaml); --debug serves
+      the Go runtime's profiles (/debug/pprof/) on a loopback address
   switchboard check-config FILE
       report every error in a config file with file:line:key; exit 1 on any
   switchboard handoff simulate --config FILE [--level LEVEL] < conversations.jsonl

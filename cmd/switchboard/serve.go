@@ -24,6 +24,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&opts.HTTPAddr, "http", "", "HTTP listen address (overrides listen.http)")
 	fs.StringVar(&opts.SIPAddr, "sip", "", "SIP listen address (overrides listen.sip)")
 	fs.StringVar(&opts.DataDir, "data", "", "data directory (overrides data_dir)")
+	debug := fs.String("debug", "", "serve the Go runtime's profiles (/debug/pprof/) on this loopback address; off when empty")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -38,6 +39,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	g, err := gateway.New(ctx, opts, log)
 	if err != nil {
 		return err
+	}
+	if *debug != "" {
+		if _, err := startDebug(ctx, *debug, log); err != nil {
+			return err
+		}
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"time"
 
@@ -14,12 +15,16 @@ import (
 )
 
 // Conversation locks are session advisory locks, so that instances sharing
-// the database take turns. Each instance holds all of its locks on one
-// connection of its own, outside the pool: a turn holds its lock while it
-// waits for the model, and turns that each kept a pooled connection would
-// soon leave none for their own queries. In front of that session, a lock
-// per conversation in this process lets only one goroutine at a time ask
-// PostgreSQL, since a session may take the same advisory lock twice.
+// the database take turns. Each instance holds its locks on a few
+// connections of its own (lockSessions), outside the pool: a turn holds its
+// lock while it waits for the model, and turns that each kept a pooled
+// connection would soon leave none for their own queries. A conversation's
+// lock is always taken on the same session, chosen by a hash of its id. A
+// session runs one statement at a time, so every turn of the instance
+// queued on one session for two round trips; under load that queue was
+// the turns' tail. In front of the sessions, a lock per conversation in
+// this process lets only one goroutine at a time ask PostgreSQL, since a
+// session may take the same advisory lock twice.
 //
 // A waiter polls pg_try_advisory_lock rather than blocking in
 // pg_advisory_lock: the shared session stays free for other conversations,
@@ -39,21 +44,37 @@ const lockKey = `hashtextextended('switchboard/conversation ' || current_schema(
 const (
 	lockPollMin = 2 * time.Millisecond
 	lockPollMax = 50 * time.Millisecond
-	// lockStatementTimeout bounds one statement on the lock session.
+	// lockStatementTimeout bounds one statement on a lock session.
 	lockStatementTimeout = 10 * time.Second
+	// lockSessions is how many connections an instance holds its
+	// conversation locks on.
+	lockSessions = 4
 )
 
 var errLocksClosed = errors.New("store closed")
 
 // convLocks holds an instance's conversation locks.
 type convLocks struct {
-	local keylock.Set
-	cfg   *pgx.ConnConfig
+	local    keylock.Set
+	sessions [lockSessions]lockSession
+}
+
+// lockSession is one connection that holds conversation locks.
+type lockSession struct {
+	cfg *pgx.ConnConfig
 
 	mu      sync.Mutex // one statement at a time on conn
 	conn    *pgx.Conn  // nil until the first lock, and after it broke
-	session uint64     // counts sessions; a lock taken on an earlier one is gone
+	session uint64     // counts connections; a lock taken on an earlier one is gone
 	closed  bool
+}
+
+func newConvLocks(cfg *pgx.ConnConfig) *convLocks {
+	l := &convLocks{}
+	for i := range l.sessions {
+		l.sessions[i].cfg = cfg
+	}
+	return l
 }
 
 // LockConversation takes the conversation's lock for every instance on the
@@ -66,12 +87,20 @@ func (s *Store) LockConversation(ctx context.Context, id store.ConversationID) (
 	return unlock, nil
 }
 
+// sessionOf is the session conversation id's lock is taken on.
+func (l *convLocks) sessionOf(id store.ConversationID) *lockSession {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return &l.sessions[h.Sum32()%lockSessions]
+}
+
 func (l *convLocks) lock(ctx context.Context, id store.ConversationID) (func(), error) {
 	unlockLocal, err := l.local.Lock(ctx, string(id))
 	if err != nil {
 		return nil, err
 	}
-	session, err := l.acquire(ctx, id)
+	ls := l.sessionOf(id)
+	session, err := ls.acquire(ctx, id)
 	if err != nil {
 		unlockLocal()
 		return nil, err
@@ -79,7 +108,7 @@ func (l *convLocks) lock(ctx context.Context, id store.ConversationID) (func(), 
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			l.release(id, session)
+			ls.release(id, session)
 			unlockLocal()
 		})
 	}, nil
@@ -87,7 +116,7 @@ func (l *convLocks) lock(ctx context.Context, id store.ConversationID) (func(), 
 
 // acquire polls until the advisory lock is taken or ctx ends, and returns
 // the session that holds it.
-func (l *convLocks) acquire(ctx context.Context, id store.ConversationID) (uint64, error) {
+func (l *lockSession) acquire(ctx context.Context, id store.ConversationID) (uint64, error) {
 	wait := lockPollMin
 	for {
 		session, ok, err := l.try(ctx, id)
@@ -104,7 +133,7 @@ func (l *convLocks) acquire(ctx context.Context, id store.ConversationID) (uint6
 }
 
 // try takes the advisory lock if it is free.
-func (l *convLocks) try(ctx context.Context, id store.ConversationID) (session uint64, ok bool, err error) {
+func (l *lockSession) try(ctx context.Context, id store.ConversationID) (session uint64, ok bool, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -131,7 +160,7 @@ func (l *convLocks) try(ctx context.Context, id store.ConversationID) (session u
 
 // release unlocks the advisory lock taken on session, unless that session
 // has ended, which released it already.
-func (l *convLocks) release(id store.ConversationID, session uint64) {
+func (l *lockSession) release(id store.ConversationID, session uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.conn == nil || l.session != session {
@@ -146,7 +175,7 @@ func (l *convLocks) release(id store.ConversationID, session uint64) {
 
 // endSession closes the lock session; PostgreSQL releases its locks. l.mu
 // must be held.
-func (l *convLocks) endSession() {
+func (l *lockSession) endSession() {
 	if l.conn == nil {
 		return
 	}
@@ -156,10 +185,13 @@ func (l *convLocks) endSession() {
 	l.conn = nil
 }
 
-// close ends the lock session for good.
+// close ends the lock sessions for good.
 func (l *convLocks) close() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.closed = true
-	l.endSession()
+	for i := range l.sessions {
+		ls := &l.sessions[i]
+		ls.mu.Lock()
+		ls.closed = true
+		ls.endSession()
+		ls.mu.Unlock()
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"switchboard/store"
 	"switchboard/store/internal/rules"
@@ -29,42 +30,47 @@ func (s *Store) AppendMessage(ctx context.Context, m store.Message) (store.Messa
 	if err != nil {
 		return store.Message{}, false, fmt.Errorf("postgres: append message: %w", err)
 	}
-	var created bool
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		m, created, err = appendMessage(ctx, tx, m, now)
-		return err
-	})
+	m, created, err := appendMessage(ctx, s.pool, m, now)
 	if err != nil {
 		return store.Message{}, false, fmt.Errorf("postgres: append message: %w", err)
 	}
 	return m, created, nil
 }
 
+// foreignKeyViolation is the SQLSTATE of a write that names a row that
+// does not exist.
+const foreignKeyViolation = "23503"
+
+// appendSQL inserts a message and bumps its conversation's updated_at in
+// one statement, atomic on its own: one round trip where a transaction of
+// a check, the insert and the update took five, with a connection held
+// across them. An unknown conversation fails the foreign key.
+const appendSQL = `WITH m AS (
+		INSERT INTO messages (conversation_id, role, text, unresolved, gap, idempotency_key, agent, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (conversation_id, idempotency_key) DO NOTHING RETURNING id
+	), c AS (
+		UPDATE conversations SET updated_at = greatest(updated_at, $9) WHERE id = $1 AND EXISTS (SELECT FROM m)
+	)
+	SELECT id FROM m`
+
 // appendMessage inserts m unless its key is stored. A concurrent delivery of
 // the same key waits on the unique index until the first commits, then finds
 // its row, so exactly one of them creates the message.
-func appendMessage(ctx context.Context, tx pgx.Tx, m store.Message, now time.Time) (store.Message, bool, error) {
-	if err := conversationExists(ctx, tx, m.ConversationID); err != nil {
-		return m, false, err
-	}
-	err := tx.QueryRow(ctx, `INSERT INTO messages (conversation_id, role, text, unresolved, gap, idempotency_key, agent, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (conversation_id, idempotency_key) DO NOTHING RETURNING id`,
-		m.ConversationID, m.Role, m.Text, m.Unresolved, m.Gap, nullText(m.IdempotencyKey), m.Agent, m.CreatedAt,
-	).Scan(&m.ID)
-	if errors.Is(err, pgx.ErrNoRows) { // the key is already stored
-		row := tx.QueryRow(ctx, `SELECT `+messageCols+` FROM messages
+func appendMessage(ctx context.Context, q querier, m store.Message, now time.Time) (store.Message, bool, error) {
+	err := q.QueryRow(ctx, appendSQL, m.ConversationID, m.Role, m.Text, m.Unresolved, m.Gap,
+		nullText(m.IdempotencyKey), m.Agent, m.CreatedAt, now).Scan(&m.ID)
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == foreignKeyViolation:
+		return m, false, fmt.Errorf("conversation %s: %w", m.ConversationID, store.ErrNotFound)
+	case errors.Is(err, pgx.ErrNoRows): // the key is already stored
+		row := q.QueryRow(ctx, `SELECT `+messageCols+` FROM messages
 			WHERE conversation_id = $1 AND idempotency_key = $2`, m.ConversationID, m.IdempotencyKey)
 		m, err = scanMessage(row)
 		return m, false, err
 	}
-	if err != nil {
-		return m, false, err
-	}
-	_, err = tx.Exec(ctx, `UPDATE conversations SET updated_at = greatest(updated_at, $1) WHERE id = $2`,
-		now, m.ConversationID)
-	return m, true, err
+	return m, err == nil, err
 }
 
 // Message returns the message with id, or store.ErrNotFound.

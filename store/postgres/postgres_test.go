@@ -136,5 +136,26 @@ var (
 	schemaDSN   = pgtest.SchemaDSN
 	admin       = pgtest.Exec
 	unreachable = pgtest.Unreachable
-	open        = pgtest.Open
 )
+
+// open opens a store on dsn, closed when tb ends: one instance's pool.
+func open(tb testing.TB, dsn string) *postgres.Store {
+	tb.Helper()
+	s, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		tb.Fatalf("postgres.Open: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// BenchmarkAppendLatency replays the web chat load's writes and reads; see
+// storetest.BenchAppendLatency.
+func BenchmarkAppendLatency(b *testing.B) {
+	requirePostgres(b)
+	storetest.BenchAppendLatency(b, func(b *testing.B) store.Store { return open(b, schemaDSN(b)) })
+}

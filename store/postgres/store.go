@@ -4,7 +4,7 @@
 // Every change that reads before it writes (a claim checking the state) locks
 // the conversation row first (SELECT ... FOR UPDATE), so concurrent agents on
 // any instance are decided one after the other. Conversation locks, which
-// order whole turns, are advisory locks on a session of their own (lock.go). Tables are created unqualified
+// order whole turns, are advisory locks on sessions of their own (lock.go). Tables are created unqualified
 // in the first schema of the connection's search_path, so a DSN such as
 // "postgres://host/db?search_path=switchboard" picks the schema.
 package postgres
@@ -12,6 +12,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -19,6 +20,12 @@ import (
 
 	"switchboard/store"
 )
+
+// defaultMaxConns is the pool's size unless the DSN sets pool_max_conns.
+// pgx's default, the number of CPUs and at least 4, is far too few for a
+// gateway: every statement holds a connection for its round trip, and
+// under load thousands of streams and turns queued for four of them.
+const defaultMaxConns = 16
 
 // Store is a store.Store on a PostgreSQL connection pool.
 type Store struct {
@@ -36,11 +43,14 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: parse dsn: %w", store.ErrInvalid)
 	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s := &Store{pool: pool, locks: &convLocks{cfg: pool.Config().ConnConfig}}
+	s := &Store{pool: pool, locks: newConvLocks(pool.Config().ConnConfig)}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)

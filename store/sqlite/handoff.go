@@ -36,7 +36,7 @@ func (s *Store) RequestHandoff(ctx context.Context, h store.Handoff) (store.Hand
 	if err != nil {
 		return store.Handoff{}, fmt.Errorf("sqlite: request handoff: %w", err)
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *txn) error {
 		c, err := conversation(ctx, tx, h.ConversationID)
 		if err != nil {
 			return err
@@ -59,7 +59,7 @@ func (s *Store) RequestHandoff(ctx context.Context, h store.Handoff) (store.Hand
 	return h, nil
 }
 
-func insertHandoff(ctx context.Context, tx *sql.Tx, h *store.Handoff) error {
+func insertHandoff(ctx context.Context, tx *txn, h *store.Handoff) error {
 	return tx.QueryRowContext(ctx, `INSERT INTO handoffs (conversation_id, trigger_name, reason, topic, summary,
 		target, status, sentiment, agent, created_at, updated_at, claimed_at, closed_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,

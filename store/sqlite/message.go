@@ -30,7 +30,7 @@ func (s *Store) AppendMessage(ctx context.Context, m store.Message) (store.Messa
 		return store.Message{}, false, fmt.Errorf("sqlite: append message: %w", err)
 	}
 	var created bool
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *txn) error {
 		var err error
 		m, created, err = appendMessage(ctx, tx, m, now)
 		return err
@@ -41,7 +41,7 @@ func (s *Store) AppendMessage(ctx context.Context, m store.Message) (store.Messa
 	return m, created, nil
 }
 
-func appendMessage(ctx context.Context, tx *sql.Tx, m store.Message, now time.Time) (store.Message, bool, error) {
+func appendMessage(ctx context.Context, tx *txn, m store.Message, now time.Time) (store.Message, bool, error) {
 	if err := conversationExists(ctx, tx, m.ConversationID); err != nil {
 		return m, false, err
 	}

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"fmt"
 
@@ -21,8 +20,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	return s.inTx(ctx, func(tx *txn) error {
+		if _, err := tx.Tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
 			name       TEXT NOT NULL,
 			applied_at INTEGER NOT NULL
@@ -38,24 +37,24 @@ func (s *Store) migrate(ctx context.Context) error {
 	})
 }
 
-func applyMigration(ctx context.Context, tx *sql.Tx, m migrate.Migration) error {
+func applyMigration(ctx context.Context, tx *txn, m migrate.Migration) error {
 	var n int
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n)
+	err := tx.Tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n)
 	if err != nil || n > 0 {
 		return err
 	}
 	var there bool
 	if m.AppliedIf != "" {
-		if err := tx.QueryRowContext(ctx, m.AppliedIf).Scan(&there); err != nil {
+		if err := tx.Tx.QueryRowContext(ctx, m.AppliedIf).Scan(&there); err != nil {
 			return fmt.Errorf("migration %s: applied if: %w", m.Name, err)
 		}
 	}
 	if !there {
-		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		if _, err := tx.Tx.ExecContext(ctx, m.SQL); err != nil {
 			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at)
+	_, err = tx.Tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at)
 		VALUES (?, ?, ?)`, m.Version, m.Name, micros(rules.Now()))
 	if err != nil {
 		return fmt.Errorf("migration %s: record: %w", m.Name, err)

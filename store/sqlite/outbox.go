@@ -41,7 +41,7 @@ func (s *Store) Enqueue(ctx context.Context, it store.OutboxItem) (store.OutboxI
 		return store.OutboxItem{}, false, fmt.Errorf("sqlite: enqueue: %w", err)
 	}
 	var created bool
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *txn) error {
 		var err error
 		it, created, err = enqueue(ctx, tx, it)
 		return err
@@ -52,7 +52,7 @@ func (s *Store) Enqueue(ctx context.Context, it store.OutboxItem) (store.OutboxI
 	return it, created, nil
 }
 
-func enqueue(ctx context.Context, tx *sql.Tx, it store.OutboxItem) (store.OutboxItem, bool, error) {
+func enqueue(ctx context.Context, tx *txn, it store.OutboxItem) (store.OutboxItem, bool, error) {
 	if it.ConversationID != "" {
 		if err := conversationExists(ctx, tx, it.ConversationID); err != nil {
 			return it, false, err
@@ -153,7 +153,7 @@ func (s *Store) Failed(ctx context.Context, id int64, errText string, next time.
 // store.Store. The single writer runs the update and the check of why it
 // matched nothing in one transaction.
 func (s *Store) GiveUp(ctx context.Context, id int64, errText string, at time.Time) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ?
 			WHERE id = ? AND `+pending, errText, micros(rules.Time(at)), id)
 		if err != nil {

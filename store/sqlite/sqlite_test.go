@@ -135,3 +135,11 @@ func TestCanceledContext(t *testing.T) {
 func BenchmarkAppendMessage(b *testing.B) {
 	storetest.BenchAppendMessage(b, func(b *testing.B) store.Store { return open(b, filepath.Join(b.TempDir(), "bench.db")) })
 }
+
+// BenchmarkAppendLatency replays the web chat load's writes and reads at
+// the shipped durability (normal); see storetest.BenchAppendLatency.
+func BenchmarkAppendLatency(b *testing.B) {
+	storetest.BenchAppendLatency(b, func(b *testing.B) store.Store {
+		return open(b, filepath.Join(b.TempDir(), "bench.db"), sqlite.WithDurability(sqlite.Normal))
+	})
+}

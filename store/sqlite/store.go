@@ -5,7 +5,9 @@
 // one connection, so writers queue in Go instead of failing with SQLITE_BUSY,
 // and every transaction starts with BEGIN IMMEDIATE so it holds the write lock
 // from its first read. Reads use a separate pool and, in WAL mode, run beside
-// the writer.
+// the writer. Both keep their statements prepared (prepared.go), and the
+// writer leaves checkpoints to a connection of their own (checkpoint.go):
+// whatever the one writer spends on a commit, every write waits for.
 package sqlite
 
 import (
@@ -18,6 +20,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -27,8 +30,9 @@ import (
 
 // Store is a store.Store on one SQLite file.
 type Store struct {
-	write *sql.DB // exactly one connection: SQLite allows one writer at a time
-	read  *sql.DB // query_only connections for reads
+	write *pool // exactly one connection: SQLite allows one writer at a time
+	read  *pool // query_only connections for reads
+	ckpt  *checkpointer
 	locks keylock.Set
 }
 
@@ -55,15 +59,27 @@ const (
 // Option tunes Open.
 type Option func(*openOptions)
 
-type openOptions struct{ durability Durability }
+type openOptions struct {
+	durability Durability
+	// checkpointEvery and restartFrames tune the checkpointer (see
+	// checkpoint.go); every 0 runs none, for tests of the writer alone.
+	checkpointEvery time.Duration
+	restartFrames   int
+}
 
 // WithDurability sets how hard commits wait for the disk (default Full).
 func WithDurability(d Durability) Option { return func(o *openOptions) { o.durability = d } }
 
+// withCheckpoints tunes the checkpointer: a pass every every after commits,
+// a restart past restart pages; every 0 runs no checkpointer.
+func withCheckpoints(every time.Duration, restart int) Option {
+	return func(o *openOptions) { o.checkpointEvery, o.restartFrames = every, restart }
+}
+
 // Open opens (creating if needed) the database file at path, creating its
 // parent directory, and applies pending migrations.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	o := openOptions{durability: Full}
+	o := openOptions{durability: Full, checkpointEvery: checkpointEvery, restartFrames: restartFrames}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -91,31 +107,52 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s, err := open(ctx, abs, "_pragma=synchronous("+strings.ToUpper(string(o.durability))+")")
+	s, err := open(ctx, abs, "_pragma=synchronous("+strings.ToUpper(string(o.durability))+")", o)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return s, nil
 }
 
-func open(ctx context.Context, path, sync string) (*Store, error) {
-	write, err := sql.Open("sqlite", dsn(path, "_txlock=immediate&"+sync))
+func open(ctx context.Context, path, sync string, o openOptions) (*Store, error) {
+	// The writer leaves checkpoints to the checkpointer.
+	write, err := sql.Open("sqlite", dsn(path, "_txlock=immediate&_pragma=wal_autocheckpoint(0)&"+sync))
 	if err != nil {
 		return nil, err
 	}
 	write.SetMaxOpenConns(1)
-	s := &Store{write: write}
+	s := &Store{}
+	s.write = newPool(write, s.wrote)
 	// Migrate before the readers connect, so the file is in WAL mode and has
 	// its tables by the time anyone reads.
 	if err := s.migrate(ctx); err != nil {
-		return nil, errors.Join(err, write.Close())
+		return nil, errors.Join(err, s.write.Close())
 	}
-	s.read, err = sql.Open("sqlite", dsn(path, "_pragma=query_only(1)"))
+	read, err := sql.Open("sqlite", dsn(path, "_pragma=query_only(1)"))
 	if err != nil {
-		return nil, errors.Join(err, write.Close())
+		return nil, errors.Join(err, s.write.Close())
 	}
-	s.read.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	// All of them stay open: a reader opened anew reads the schema first.
+	n := max(4, runtime.NumCPU())
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	s.read = newPool(read, nil)
+	if o.checkpointEvery > 0 {
+		ckpt, err := sql.Open("sqlite", dsn(path, sync))
+		if err != nil {
+			return nil, errors.Join(err, s.read.Close(), s.write.Close())
+		}
+		ckpt.SetMaxOpenConns(1)
+		s.ckpt = newCheckpointer(ckpt, s.write, o.checkpointEvery, o.restartFrames)
+	}
 	return s, nil
+}
+
+// wrote tells the checkpointer the WAL has grown.
+func (s *Store) wrote() {
+	if s.ckpt != nil {
+		s.ckpt.committed()
+	}
 }
 
 // dsn returns a file: URI for path, so that any character in the path
@@ -133,12 +170,21 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.write.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlite: ping: %w", err)
 	}
+	if s.ckpt != nil {
+		if err := s.ckpt.lastErr(); err != nil {
+			return fmt.Errorf("sqlite: ping: %w", err)
+		}
+	}
 	return nil
 }
 
 // Close closes both pools.
 func (s *Store) Close() error {
-	if err := errors.Join(s.read.Close(), s.write.Close()); err != nil {
+	var ckptErr error
+	if s.ckpt != nil {
+		ckptErr = s.ckpt.close()
+	}
+	if err := errors.Join(ckptErr, s.read.Close(), s.write.Close()); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
 	}
 	return nil

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -31,7 +30,7 @@ func (s *Store) ReturnToAI(ctx context.Context, id store.ConversationID, agent s
 // every one after the first sees the conversation already held.
 func (s *Store) transition(ctx context.Context, id store.ConversationID, agent string, decide rules.Decide) error {
 	now := rules.Now()
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		c, err := conversation(ctx, tx, id)
 		if err != nil {
 			return err
@@ -51,7 +50,7 @@ func (s *Store) transition(ctx context.Context, id store.ConversationID, agent s
 	return nil
 }
 
-func setState(ctx context.Context, tx *sql.Tx, id store.ConversationID, st store.State, agent string, now time.Time) error {
+func setState(ctx context.Context, tx *txn, id store.ConversationID, st store.State, agent string, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE conversations SET state = ?, agent = ?, updated_at = max(updated_at, ?)
 		WHERE id = ?`, st, agent, micros(now), id)
 	if err != nil {
@@ -63,7 +62,7 @@ func setState(ctx context.Context, tx *sql.Tx, id store.ConversationID, st store
 // updateOpenHandoff moves the newest pending or claimed handoff on. Its agent
 // is kept once set, so a returned or resolved handoff names who claimed it,
 // or else who closed it.
-func updateOpenHandoff(ctx context.Context, tx *sql.Tx, id store.ConversationID, agent string, ch rules.Change, now time.Time) error {
+func updateOpenHandoff(ctx context.Context, tx *txn, id store.ConversationID, agent string, ch rules.Change, now time.Time) error {
 	var claimed, closed *time.Time
 	if ch.Claims {
 		claimed = &now

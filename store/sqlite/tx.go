@@ -9,12 +9,19 @@ import (
 
 // inTx runs fn in a transaction on the writer. The writer's DSN makes it
 // BEGIN IMMEDIATE, so a transaction that reads before it writes (a claim
-// checking the state) already holds the write lock when it reads.
-func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
+// checking the state) already holds the write lock when it reads. The
+// statements it ran unprepared are prepared once it has ended.
+func (s *Store) inTx(ctx context.Context, fn func(*txn) error) error {
+	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	tx := &txn{Tx: sqlTx, p: s.write}
+	defer func() {
+		for _, q := range tx.missed {
+			s.write.prepared(ctx, q)
+		}
+	}()
 	if err := fn(tx); err != nil {
 		if rbErr := tx.Rollback(); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
@@ -24,6 +31,7 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.wrote()
 	return nil
 }
 

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"switchboard/store/postgres"
 )
 
 // DefaultDSN is the suite's database when TEST_DATABASE_URL is unset.
@@ -85,19 +83,4 @@ func WithSearchPath(dsn, schema string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
-}
-
-// Open opens a store on dsn, closed when tb ends: one instance's pool.
-func Open(tb testing.TB, dsn string) *postgres.Store {
-	tb.Helper()
-	s, err := postgres.Open(context.Background(), dsn)
-	if err != nil {
-		tb.Fatalf("postgres.Open: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			tb.Errorf("Close: %v", err)
-		}
-	})
-	return s
 }

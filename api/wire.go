@@ -3,6 +3,7 @@ package api
 import (
 	"time"
 
+	"switchboard/handoff"
 	"switchboard/store"
 )
 
@@ -37,35 +38,15 @@ func ToMessages(ms []store.Message, names Names) []Message {
 	return out
 }
 
-// Handoff is a handoff as the API shows it.
-type Handoff struct {
-	Trigger   string    `json:"trigger"`
-	Reason    string    `json:"reason"`
-	Topic     string    `json:"topic"`
-	Summary   string    `json:"summary"`
-	Sentiment float64   `json:"sentiment"`
-	Status    string    `json:"status"`
-	Target    string    `json:"target"`
-	Agent     string    `json:"agent"`
-	CreatedAt time.Time `json:"created_at"`
-}
+// Handoff is a handoff as the API shows it: as the context packet does.
+type Handoff = handoff.PacketHandoff
 
 // ToHandoff is h as the API shows it.
-func ToHandoff(h store.Handoff) *Handoff {
-	return &Handoff{Trigger: h.Trigger, Reason: h.Reason, Topic: h.Topic, Summary: h.Summary, Sentiment: h.Sentiment,
-		Status: h.Status, Target: h.Target, Agent: h.Agent, CreatedAt: h.CreatedAt}
-}
+func ToHandoff(h store.Handoff) *Handoff { return handoff.ToPacketHandoff(h) }
 
 // LatestHandoff is the conversation's most recent live handoff; follow-ups
 // (no transfer) are not handoffs to a person.
-func LatestHandoff(hs []store.Handoff) *Handoff {
-	for i := len(hs) - 1; i >= 0; i-- {
-		if hs[i].Status != store.HandoffFollowUp {
-			return ToHandoff(hs[i])
-		}
-	}
-	return nil
-}
+func LatestHandoff(hs []store.Handoff) *Handoff { return handoff.LatestHandoff(hs) }
 
 // Event is a stream event (api/openapi.yaml lists them).
 type Event struct {

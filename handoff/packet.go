@@ -62,7 +62,7 @@ const language = "en"
 func BuildPacket(c store.Conversation, ms []store.Message, hs []store.Handoff, link string) Packet {
 	p := Packet{
 		ConversationID: string(c.ID), Link: link, Channel: string(c.Channel), Customer: c.Customer, State: string(c.State),
-		Agent: c.Agent, Handoff: latestHandoff(hs), Details: LatestDetails(ms), Transcript: make([]PacketMessage, 0, len(ms)),
+		Agent: c.Agent, Handoff: LatestHandoff(hs), Details: LatestDetails(ms), Transcript: make([]PacketMessage, 0, len(ms)),
 		Language: language, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 	for _, m := range ms {
@@ -74,16 +74,21 @@ func BuildPacket(c store.Conversation, ms []store.Message, hs []store.Handoff, l
 	return p
 }
 
-// latestHandoff is the conversation's most recent handoff to a person;
+// LatestHandoff is the conversation's most recent handoff to a person;
 // follow-ups (nobody could take it then) are not.
-func latestHandoff(hs []store.Handoff) *PacketHandoff {
+func LatestHandoff(hs []store.Handoff) *PacketHandoff {
 	for i := len(hs) - 1; i >= 0; i-- {
-		if h := hs[i]; h.Status != store.HandoffFollowUp {
-			return &PacketHandoff{Trigger: h.Trigger, Reason: h.Reason, Topic: h.Topic, Summary: h.Summary,
-				Sentiment: h.Sentiment, Status: h.Status, Target: h.Target, Agent: h.Agent, CreatedAt: h.CreatedAt}
+		if hs[i].Status != store.HandoffFollowUp {
+			return ToPacketHandoff(hs[i])
 		}
 	}
 	return nil
+}
+
+// ToPacketHandoff is h as a packet (and the API) shows it.
+func ToPacketHandoff(h store.Handoff) *PacketHandoff {
+	return &PacketHandoff{Trigger: h.Trigger, Reason: h.Reason, Topic: h.Topic, Summary: h.Summary,
+		Sentiment: h.Sentiment, Status: h.Status, Target: h.Target, Agent: h.Agent, CreatedAt: h.CreatedAt}
 }
 
 // Masked returns a copy of p to send outside the gateway (a Slack post, a

@@ -33,6 +33,10 @@ type Config struct {
 type Listen struct {
 	HTTP string `yaml:"http" json:"http"`
 	SIP  string `yaml:"sip" json:"sip"`
+	// MaxPerClient bounds the HTTP requests and streams one client address
+	// has in progress at once; 0 turns the cap off (behind a load balancer
+	// every client shares its address: cap there instead).
+	MaxPerClient int `yaml:"max_per_client" json:"max_per_client"`
 }
 
 // Log sets the log level and format.

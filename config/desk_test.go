@@ -87,6 +87,8 @@ func TestDeliveryConfigBounds(t *testing.T) {
 		old, new string
 		want     string // "" when the value is accepted
 	}{
+		{"max_per_client: 64", "max_per_client: 0", ""}, // no cap: behind a load balancer
+		{"max_per_client: 64", "max_per_client: -1", "listen.max_per_client: -1 must be between 0 (no cap) and 1000000"},
 		{"workers: 8", "workers: 0", "delivery.workers: 0 must be between 1 and 256"},
 		{"workers: 8", "workers: 256", ""},
 		{"workers: 8", "workers: 257", "delivery.workers: 257 must be between 1 and 256"},

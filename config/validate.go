@@ -69,6 +69,9 @@ func validate(cfg *Config) []problem {
 	var c checker
 	c.addr("listen.http", cfg.Listen.HTTP)
 	c.addr("listen.sip", cfg.Listen.SIP)
+	if n := cfg.Listen.MaxPerClient; n < 0 || n > 1_000_000 {
+		c.addf("listen.max_per_client", "%d must be between 0 (no cap) and 1000000", n)
+	}
 	c.required("data_dir", cfg.DataDir)
 	c.oneOf("log.level", cfg.Log.Level, []string{"debug", "info", "warn", "error"})
 	c.oneOf("log.format", cfg.Log.Format, []string{"auto", "text", "json"})

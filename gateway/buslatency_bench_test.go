@@ -104,6 +104,7 @@ func newBusRig(b *testing.B) *busRig {
 	cfg := fixture(b)
 	edit(b, cfg, "driver: sqlite", "driver: postgres")
 	edit(b, cfg, "per_ip: {per_second: 5, burst: 40}", "per_ip: {per_second: 100000, burst: 100000}")
+	edit(b, cfg, "max_per_client: 64", "max_per_client: 0") // one load generator is every visitor
 	edit(b, cfg, "  voice:\n    enabled: true", "  voice:\n    enabled: false")
 	r := &busRig{
 		hc:      &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}, Timeout: 10 * time.Second},

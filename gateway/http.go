@@ -27,7 +27,11 @@ func (g *Gateway) routes() http.Handler {
 	if g.web != nil {
 		g.web.Register(mux)
 	}
-	return newClientLimit(maxRequestsPerClient).wrap(apiErrors(mux))
+	h := apiErrors(mux)
+	if n := g.Config().Listen.MaxPerClient; n > 0 {
+		h = newClientLimit(n).wrap(h)
+	}
+	return h
 }
 
 // apiErrors serves mux, except that a request under /api/ that no API

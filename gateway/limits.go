@@ -7,9 +7,11 @@ import (
 	"time"
 )
 
-// What one client may hold of the HTTP server. These are constants, not
-// config: they bound abuse, and no client that follows the pages comes near
-// them.
+// What one client may hold of the HTTP server. The timeouts are
+// constants: they bound abuse, and no client that follows the pages comes
+// near them. How many requests one address may have in progress is
+// listen.max_per_client, since a load balancer makes every client one
+// address.
 const (
 	// headerTimeout bounds reading a request's headers.
 	headerTimeout = 10 * time.Second
@@ -27,13 +29,6 @@ const (
 	// not bound by it: net/http clears a connection's deadlines when the
 	// handler hijacks it.
 	writeTimeout = 3 * time.Minute
-	// maxRequestsPerClient bounds the requests one client address has in
-	// progress at once; an open WebSocket stream is one for as long as it
-	// is open. A browser uses a handful at most (a page's fetches and its
-	// stream); 64 leaves room for a few dozen consoles behind one office's
-	// NAT. Connections that are idle or still sending headers are not
-	// counted here: the timeouts above close them.
-	maxRequestsPerClient = 64
 )
 
 // newHTTPServer is the gateway's HTTP server for h, with the bounds above.

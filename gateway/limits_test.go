@@ -219,7 +219,7 @@ func dialFrom(ip string) *http.Client {
 	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 }
 
-// One address may hold maxRequestsPerClient requests, open WebSocket
+// One address may hold listen.max_per_client requests, open WebSocket
 // streams included, authenticated or not; past that it gets 429 with a
 // JSON error, while another address is served. A closed stream frees its
 // place.
@@ -230,6 +230,7 @@ func TestStreamsPastTheClientCapGet429(t *testing.T) {
 	g, stop := start(t, cfg)
 	defer stop()
 	base := "ws://" + g.HTTPAddr() + "/api/v1/agent/stream"
+	maxRequestsPerClient := g.Config().Listen.MaxPerClient
 	ctx := t.Context()
 	client := dialFrom("127.0.0.1")
 	defer client.CloseIdleConnections()

@@ -77,12 +77,13 @@ go build -o bin/sbload ./cmd/sbload
 cfg=$tmp/switchboard.yaml
 sed -E \
 	-e 's/^( +per_ip:) .*/\1 {per_second: 100000, burst: 100000}/' \
+	-e 's/^( +max_per_client:) .*/\1 0/' \
 	-e 's/^( +per_conversation:) .*/\1 {per_second: 10, burst: 20}/' \
 	-e "s/^( +driver:) sqlite( .*)?\$/\\1 $store/" \
 	-e 's/^( +format:) auto( .*)?$/\1 json/' \
 	configs/switchboard.yaml >"$cfg"
 cp configs/knowledge.yaml "$tmp/"
-for want in 'per_ip: {per_second: 100000' 'per_conversation: {per_second: 10,' "driver: $store" 'format: json'; do
+for want in 'per_ip: {per_second: 100000' 'max_per_client: 0' 'per_conversation: {per_second: 10,' "driver: $store" 'format: json'; do
 	grep -q "$want" "$cfg" || {
 		echo "webload: configs/switchboard.yaml changed shape; could not set $want" >&2
 		exit 2

@@ -127,7 +127,7 @@ func (d *Desk) names(ids []string) []string {
 
 // publish tells every instance what happened; the store has committed it.
 func (d *Desk) publish(ctx context.Context, e events.Event) {
-	if err := d.o.Bus.Publish(ctx, e); err != nil {
+	if err := d.o.Bus.Publish(context.WithoutCancel(ctx), e); err != nil {
 		d.o.Log.Warn("event not published; streams catch up on their next event", "kind", e.Kind,
 			"conversation_id", e.ConversationID, "error", err)
 	}

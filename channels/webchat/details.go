@@ -1,6 +1,7 @@
 package webchat
 
 import (
+	"context"
 	"net/http"
 
 	"switchboard/api"
@@ -28,7 +29,7 @@ func (s *Server) postDetails(w http.ResponseWriter, r *http.Request, c store.Con
 	if err != nil {
 		return err
 	}
-	if err := s.o.Bus.Publish(r.Context(), events.Event{Kind: events.Message, ConversationID: c.ID, State: c.State, MessageID: m.ID}); err != nil {
+	if err := s.o.Bus.Publish(context.WithoutCancel(r.Context()), events.Event{Kind: events.Message, ConversationID: c.ID, State: c.State, MessageID: m.ID}); err != nil {
 		s.o.Log.Warn("event not published", "conversation_id", c.ID, "error", err)
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -15,6 +15,8 @@
 #   LOAD_GODEBUG        GODEBUG for the gateway alone, e.g. gctrace=1 (its
 #                       lines go to the gateway's log)
 #   LOAD_LOG            a file to keep the gateway's log in
+#   LOAD_GATEWAY        a switchboard binary to run instead of building one
+#                       (to compare two builds)
 #
 # The exit status is sbload's: 0 when the run had no errors, 1 with errors,
 # 2 when it could not run.
@@ -68,7 +70,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "webload $store: building" >&2
-go build -o bin/switchboard ./cmd/switchboard
+gateway=${LOAD_GATEWAY:-bin/switchboard}
+[ -n "${LOAD_GATEWAY:-}" ] || go build -o bin/switchboard ./cmd/switchboard
 go build -o bin/sbload ./cmd/sbload
 
 # The shipped config, with limits for one loopback address opening
@@ -89,7 +92,7 @@ for want in 'per_ip: {per_second: 100000' 'max_per_client: 0' 'per_conversation:
 		exit 2
 	}
 done
-bin/switchboard check-config "$cfg" >&2
+"$gateway" check-config "$cfg" >&2
 
 if [ "$store" = postgres ]; then
 	schema=sbload_$$
@@ -105,7 +108,7 @@ mkdir "$tmp/data"
 debug=()
 [ -z "${LOAD_DEBUG:-}" ] || debug=(--debug "$LOAD_DEBUG")
 GODEBUG=${LOAD_GODEBUG:-${GODEBUG:-}} \
-	bin/switchboard serve --config "$cfg" --http 127.0.0.1:0 --sip 127.0.0.1:0 --data "$tmp/data" "${debug[@]}" 2>"$tmp/gateway.log" &
+	"$gateway" serve --config "$cfg" --http 127.0.0.1:0 --sip 127.0.0.1:0 --data "$tmp/data" "${debug[@]}" 2>"$tmp/gateway.log" &
 pid=$!
 addr=
 for _ in $(seq 600); do # 60 s to train the policy and open the store

@@ -32,6 +32,18 @@ func newPool(db *sql.DB, ran func()) *pool {
 	return &pool{DB: db, ran: ran, stmts: map[string]*sql.Stmt{}}
 }
 
+// uncancelled is ctx without its cancellation once it is known not to be
+// over: a statement given a context that can end gets a goroutine of its
+// own from the driver, to interrupt it, for the moment it runs. These
+// statements are short; a goroutine started and woken for each of them,
+// thousands a second, delayed the writer on a busy machine.
+func (p *pool) uncancelled(ctx context.Context) context.Context {
+	if ctx.Err() != nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
+
 // lookup is query's statement if it is prepared already.
 func (p *pool) lookup(query string) *sql.Stmt {
 	p.mu.Lock()
@@ -69,6 +81,7 @@ func (p *pool) prepared(ctx context.Context, query string) *sql.Stmt {
 // QueryRowContext runs query, prepared, for at most one row.
 func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	defer p.ran()
+	ctx = p.uncancelled(ctx)
 	if st := p.prepared(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -78,6 +91,7 @@ func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *
 // QueryContext runs query, prepared.
 func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	defer p.ran()
+	ctx = p.uncancelled(ctx)
 	if st := p.prepared(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -87,6 +101,7 @@ func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*sq
 // ExecContext runs query, prepared.
 func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	defer p.ran()
+	ctx = p.uncancelled(ctx)
 	if st := p.prepared(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -111,38 +126,39 @@ func (p *pool) Close() error {
 type txn struct {
 	*sql.Tx
 	p      *pool
+	ctx    context.Context
 	missed []string
 }
 
-func (t *txn) stmt(ctx context.Context, query string) *sql.Stmt {
+func (t *txn) stmt(query string) *sql.Stmt {
 	st := t.p.lookup(query)
 	if st == nil {
 		t.missed = append(t.missed, query)
 		return nil
 	}
-	return t.Tx.StmtContext(ctx, st)
+	return t.Tx.StmtContext(t.ctx, st)
 }
 
 // QueryRowContext runs query for at most one row.
-func (t *txn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := t.stmt(ctx, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
+func (t *txn) QueryRowContext(_ context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(query); st != nil {
+		return st.QueryRowContext(t.ctx, args...)
 	}
-	return t.Tx.QueryRowContext(ctx, query, args...)
+	return t.Tx.QueryRowContext(t.ctx, query, args...)
 }
 
 // QueryContext runs query.
-func (t *txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := t.stmt(ctx, query); st != nil {
-		return st.QueryContext(ctx, args...)
+func (t *txn) QueryContext(_ context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(query); st != nil {
+		return st.QueryContext(t.ctx, args...)
 	}
-	return t.Tx.QueryContext(ctx, query, args...)
+	return t.Tx.QueryContext(t.ctx, query, args...)
 }
 
 // ExecContext runs query.
-func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := t.stmt(ctx, query); st != nil {
-		return st.ExecContext(ctx, args...)
+func (t *txn) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(query); st != nil {
+		return st.ExecContext(t.ctx, args...)
 	}
-	return t.Tx.ExecContext(ctx, query, args...)
+	return t.Tx.ExecContext(t.ctx, query, args...)
 }

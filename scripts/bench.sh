@@ -11,6 +11,7 @@ export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:543
 run() { # run CMD... : echo it into the report, then its output in a code block
 	echo "\`\`\`"
 	echo "\$ $*"
+	echo "# load average $(cut -d' ' -f1-3 /proc/loadavg) before (1, 5, 15 min; $(nproc) cores; the machine may be shared)"
 	"$@" 2>&1 | grep -E '^(Benchmark|goos|goarch|cpu|ok|PASS|FAIL|---|\s+\S+_test\.go:[0-9]+: (accuracy|human_request))' || true
 	echo "\`\`\`"
 }
@@ -63,8 +64,42 @@ run() { # run CMD... : echo it into the report, then its output in a code block
 	echo
 	echo "Appending one message (SQLite: one file, WAL, synchronous=FULL; PostgreSQL at 127.0.0.1:5432)."
 	echo
-	run go test -run '^$' -bench . -benchmem ./store/sqlite
-	run go test -run '^$' -bench . -benchmem ./store/postgres
+	run go test -run '^$' -bench '^BenchmarkAppendMessage$' -benchmem ./store/sqlite
+	run go test -run '^$' -bench '^BenchmarkAppendMessage$' -benchmem ./store/postgres
+	echo
+	echo "BenchmarkAppendLatency replays what the web chat load asks of the store, without HTTP: 5,000"
+	echo "conversations, 500 customer turns a second for 10 s, each on its own goroutine at its time; a turn"
+	echo "takes the conversation's lock, reads it, appends the message, reads it back by id (the visitor's"
+	echo "stream), reads the history, appends the reply and reads it back. append-* is one append, turn-* the"
+	echo "whole turn (SQLite at the shipped durability, normal)."
+	echo
+	run go test -run '^$' -bench '^BenchmarkAppendLatency$' -benchtime 1x ./store/sqlite
+	run go test -run '^$' -bench '^BenchmarkAppendLatency$' -benchtime 1x ./store/postgres
+	echo
+	echo "## Conversation bus across two instances"
+	echo
+	echo "BenchmarkBusLatencyAcrossInstances: two gateways in one process on one PostgreSQL schema, each with"
+	echo "its own store pool and LISTEN connection. 200 web conversations, each claimed by the agent on instance"
+	echo "B, each with its visitor's stream open on instance A; the agent's replies go to B at 500 a second for"
+	echo "10 s. p50_ms/p99_ms: from B's 202 reaching the agent to the message on the visitor's stream on A"
+	echo "(before-202 counts those that arrived first, as 0); sent-*: from the request leaving. Target: p99"
+	echo "under 50 ms. The load, both gateways and PostgreSQL share the machine's cores."
+	echo
+	run go test -run '^$' -bench '^BenchmarkBusLatencyAcrossInstances$' -benchtime 1x ./gateway
+	echo
+	echo "## Outbox delivery"
+	echo
+	echo "Two instances (two store pools, two workers, shipped tuning but a 2 s lease) drain one PostgreSQL"
+	echo "outbox into a sender that takes no time; each op is one item. In OneKilled, one instance dies once"
+	echo "half the items are sent: its store calls fail and its sender reaches nothing from then on, and its"
+	echo "Run is cancelled, so what it leased or sent but had not marked stays as it was. lost: items never"
+	echo "sent; duplicates: items sent twice while their first sender still held them; resent: items the"
+	echo "dead instance had sent but not marked, sent again after their lease (the at-least-once window a"
+	echo "crash leaves; the item's idempotency key, passed to the service, keeps it from showing twice)."
+	echo "Target: 2,000 items/s, 0 lost, 0 duplicates."
+	echo
+	run go test -run '^$' -bench '^BenchmarkOutboxTwoWorkers$' -benchtime 20000x ./delivery
+	run go test -run '^$' -bench '^BenchmarkOutboxTwoWorkersOneKilled$' -benchtime 50000x ./delivery
 	echo
 	echo "## Web chat load"
 	echo
@@ -73,7 +108,7 @@ run() { # run CMD... : echo it into the report, then its output in a code block
 	echo "(cmd/sbload) against it on the same machine. It opens the conversations, 500 a second, each with its"
 	echo "WebSocket stream. When all are open and have been idle 5 s, the gateway's /metrics gives the memory per"
 	echo "idle conversation: the growth of heap+stack in use and of RSS since before the first conversation, over"
-	echo "the open streams. That is a conversation's whole server-side state: HTTP connection, WebSocket, hub"
+	echo "the open streams. That is a conversation's whole server-side state: HTTP connection, WebSocket, bus"
 	echo "subscription, goroutines. Then each conversation asks a customer's question every 10 s on average"
 	echo "(jittered ±50 %), each through the store, the handoff policy and the embedded responder; the round trip"
 	echo "is from the frame sent to the AI's reply event received. Errors are any non-2xx answer, failed dial,"

@@ -112,7 +112,7 @@ GODEBUG=${LOAD_GODEBUG:-${GODEBUG:-}} \
 pid=$!
 addr=
 for _ in $(seq 600); do # 60 s to train the policy and open the store
-	addr=$(grep -m1 -o '"msg":"switchboard started","http":"[^"]*"' "$tmp/gateway.log" | cut -d'"' -f8 || true)
+	addr=$(grep -m1 '"msg":"switchboard started"' "$tmp/gateway.log" | grep -o '"http":"[^"]*"' | cut -d'"' -f4 || true)
 	[ -n "$addr" ] && break
 	kill -0 "$pid" 2>/dev/null || break
 	sleep 0.1

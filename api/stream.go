@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -128,11 +127,6 @@ func WriteEvent(ctx context.Context, conn *websocket.Conn, ev Event) error {
 	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
 	return conn.Write(wctx, websocket.MessageText, b)
-}
-
-// IsClosed reports whether err only says the client went away.
-func IsClosed(err error) bool {
-	return errors.Is(err, context.Canceled) || websocket.CloseStatus(err) != -1
 }
 
 func truncate(s string, n int) string {

@@ -3,7 +3,6 @@ package desk
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -138,9 +137,6 @@ func (a *Agents) add(ag Agent, tok string) error {
 	a.byID[ag.ID] = ag
 	return nil
 }
-
-// ErrNoAgents means no agent can sign in.
-var ErrNoAgents = errors.New("desk: no agents configured")
 
 // Authenticate returns the agent whose token tok is.
 func (a *Agents) Authenticate(tok string) (Agent, bool) {

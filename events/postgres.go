@@ -27,6 +27,11 @@ type Postgres struct {
 	log      *slog.Logger
 	f        *fanout
 
+	// pub feeds the publisher goroutine (publish); pubDone closes when it
+	// has stopped.
+	pub     chan publishing
+	pubDone chan struct{}
+
 	cancel context.CancelFunc
 	done   chan struct{}
 	// ready is closed once the first LISTEN is in place, so that an event
@@ -65,8 +70,10 @@ func NewPostgres(ctx context.Context, dsn, instance string, log *slog.Logger) (*
 		pool: pool, connCfg: poolCfg.ConnConfig.Copy(), channel: "switchboard_events_" + schema,
 		instance: instance, log: log, f: newFanout(), cancel: cancel,
 		done: make(chan struct{}), ready: make(chan struct{}),
+		pub: make(chan publishing), pubDone: make(chan struct{}),
 	}
 	go b.listen(runCtx)
+	go b.publish(runCtx)
 	select {
 	case <-b.ready:
 		return b, nil
@@ -76,14 +83,15 @@ func NewPostgres(ctx context.Context, dsn, instance string, log *slog.Logger) (*
 	}
 }
 
-// Publish sends e to every instance's subscribers through NOTIFY.
+// Publish sends e to every instance's subscribers through NOTIFY and
+// returns once the NOTIFY committed; concurrent calls share one (publish).
 func (b *Postgres) Publish(ctx context.Context, e Event) error {
 	e.Instance = b.instance
 	payload, err := e.Encode()
 	if err != nil {
 		return err
 	}
-	if _, err := b.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, b.channel, string(payload)); err != nil {
+	if err := b.send(ctx, string(payload)); err != nil {
 		return fmt.Errorf("events: publish %s: %w", e.Kind, err)
 	}
 	return nil
@@ -99,6 +107,7 @@ func (b *Postgres) Subscribers() int { return b.f.count() }
 func (b *Postgres) Close() error {
 	b.cancel()
 	<-b.done
+	<-b.pubDone
 	b.f.close()
 	b.pool.Close()
 	return nil

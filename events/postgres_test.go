@@ -1,12 +1,14 @@
 package events_test
 
 import (
+	"fmt"
 	"log/slog"
 	"net/url"
 	"testing"
 	"time"
 
 	"switchboard/events"
+	"switchboard/store"
 	"switchboard/store/postgres/pgtest"
 )
 
@@ -94,5 +96,54 @@ func TestPostgresBusReconnectsAndSignalsLag(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("events did not flow again after the reconnect")
 		}
+	}
+}
+
+// Events published at once from many goroutines (they go out together,
+// several to a NOTIFY statement) all arrive on the other instance, each
+// publisher's in the order it published them.
+func TestPostgresBusConcurrentPublishersKeepTheirOrder(t *testing.T) {
+	dsn := pgtest.SchemaDSN(t)
+	a, b := newPG(t, dsn, "a"), newPG(t, dsn, "b")
+	s := a.Subscribe(events.Filter{})
+	defer s.Close()
+	const publishers, each = 20, 10
+	errs := make(chan error, publishers)
+	for p := range publishers {
+		go func() {
+			for i := range each {
+				id := store.ConversationID(fmt.Sprintf("c%d", p))
+				if err := b.Publish(t.Context(), events.Event{Kind: events.Message, ConversationID: id, MessageID: int64(i + 1)}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range publishers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := map[store.ConversationID]int64{}
+	for range publishers * each {
+		e := next(t, s)
+		if e.MessageID != last[e.ConversationID]+1 {
+			t.Fatalf("%s: message %d after %d, want them in order", e.ConversationID, e.MessageID, last[e.ConversationID])
+		}
+		last[e.ConversationID] = e.MessageID
+	}
+}
+
+// Publish on a closed bus fails at once rather than waiting forever.
+func TestPostgresBusPublishAfterClose(t *testing.T) {
+	b, err := events.NewPostgres(t.Context(), pgtest.SchemaDSN(t), "a", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if err := b.Publish(t.Context(), events.Event{Kind: events.Message, ConversationID: "c", MessageID: 1}); err == nil {
+		t.Fatal("Publish on a closed bus succeeded")
 	}
 }

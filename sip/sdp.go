@@ -189,6 +189,11 @@ func remoteAddr(sd *sdp.SessionDescription, md *sdp.MediaDescription, ours netip
 	if addr.IsMulticast() {
 		return netip.AddrPort{}, sdpError(488, warnMulticast, ErrAddress, "multicast "+addr.String())
 	}
+	// Sending a call's audio to the broadcast address would spray it over
+	// the gateway's LAN, like multicast.
+	if addr == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return netip.AddrPort{}, sdpError(488, warnIncompatibleAddress, ErrAddress, "broadcast "+addr.String())
+	}
 	if addr.Is4() != ours.Is4() {
 		return netip.AddrPort{}, sdpError(488, warnIncompatibleAddress, ErrAddress, "address family of "+addr.String()+" differs from ours")
 	}

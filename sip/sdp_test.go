@@ -228,7 +228,7 @@ func TestNegotiateUsesSessionLevelDirectionAndMediaLevelAddress(t *testing.T) {
 	}
 }
 
-func TestNegotiateRefusesMissingConnectionAndMulticast(t *testing.T) {
+func TestNegotiateRefusesMissingConnectionMulticastAndBroadcast(t *testing.T) {
 	noC := "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n"
 	_, err := Negotiate([]byte(noC), local4)
 	checkRefusal(t, err, 400, ErrSDPMalformed, "no c= line")
@@ -236,6 +236,10 @@ func TestNegotiateRefusesMissingConnectionAndMulticast(t *testing.T) {
 	mc := "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 224.2.17.12/127\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n"
 	_, err = Negotiate([]byte(mc), local4)
 	checkRefusal(t, err, 488, ErrAddress, "330 switchboard")
+
+	bc := "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 255.255.255.255\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n"
+	_, err = Negotiate([]byte(bc), local4)
+	checkRefusal(t, err, 488, ErrAddress, "broadcast")
 }
 
 func TestNegotiateRejectedStreamKeepsAFormat(t *testing.T) {

@@ -223,6 +223,9 @@ func (g *Gateway) Reload() error {
 	if err == nil {
 		var rt *runtime
 		if rt, err = build(cfg, g.log); err == nil {
+			err = g.reloadTrunks(cfg)
+		}
+		if err == nil {
 			old := g.live.Swap(rt)
 			g.metrics.reloads.WithLabelValues("ok").Inc()
 			g.warnRestartNeeded(old.cfg, cfg)
@@ -238,6 +241,9 @@ func (g *Gateway) Reload() error {
 func (g *Gateway) warnRestartNeeded(old, cfg *config.Config) {
 	if old.Listen != cfg.Listen || old.DataDir != cfg.DataDir || old.Store != cfg.Store {
 		g.log.Warn("listen addresses, data_dir and store take effect only after a restart")
+	}
+	if keys := voiceRestartKeys(old.Channels.Voice, cfg.Channels.Voice); len(keys) > 0 {
+		g.log.Warn("these changes take effect only after a restart", "keys", keys)
 	}
 }
 

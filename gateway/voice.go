@@ -17,8 +17,9 @@ import (
 )
 
 // newVoice builds the phone channel and its SIP server. Listen addresses,
-// trunks and speech providers take effect at start; greeting, codecs,
-// timeouts and handoff targets follow reloads call by call.
+// TLS, RTP ports, the outbound proxy and speech providers take effect at
+// start; trunks follow reloads at the next request (reloadTrunks), and
+// greeting, codecs, timeouts and handoff targets call by call.
 func (g *Gateway) newVoice(ctx context.Context, cfg *config.Config) error {
 	v := cfg.Channels.Voice
 	trunks, err := sipTrunks(v.Trunks)
@@ -76,6 +77,42 @@ func (g *Gateway) speech(ctx context.Context, v config.VoiceChannel) (dialog.STT
 		return nil, nil, fmt.Errorf("voice: speech synthesis: %w", err)
 	}
 	return stt, tts, nil
+}
+
+// reloadTrunks applies the trunks of a reloaded config: they are what an
+// admin narrows to cut off an abusive source, so they must not wait for a
+// restart. An error leaves the old trunks and rejects the reload.
+func (g *Gateway) reloadTrunks(cfg *config.Config) error {
+	if g.sip == nil {
+		return nil
+	}
+	trunks, err := sipTrunks(cfg.Channels.Voice.Trunks)
+	if err == nil {
+		err = g.sip.SetTrunks(trunks)
+	}
+	if err != nil {
+		return fmt.Errorf("channels.voice.trunks: %w", err)
+	}
+	return nil
+}
+
+// voiceRestartKeys names the voice keys whose change a reload cannot apply.
+func voiceRestartKeys(old, cfg config.VoiceChannel) []string {
+	var keys []string
+	changed := func(key string, differ bool) {
+		if differ {
+			keys = append(keys, "channels.voice."+key)
+		}
+	}
+	changed("enabled", old.Enabled != cfg.Enabled)
+	changed("public_address", old.PublicAddress != cfg.PublicAddress)
+	changed("tls", old.TLS != cfg.TLS)
+	changed("rtp_ports", old.RTPPorts != cfg.RTPPorts)
+	changed("max_calls", old.MaxCalls != cfg.MaxCalls)
+	changed("outbound", old.Outbound != cfg.Outbound)
+	changed("stt", old.STT != cfg.STT)
+	changed("tts", old.TTS != cfg.TTS)
+	return keys
 }
 
 func sipTrunks(ts []config.Trunk) ([]sip.Trunk, error) {

@@ -3,9 +3,12 @@ package gateway
 import (
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"switchboard/config"
 )
 
 // The shipped config starts the phone channel: SIP answers a trunk's
@@ -22,24 +25,8 @@ func TestVoiceIsWiredFromTheShippedConfig(t *testing.T) {
 	if addr == "" {
 		t.Fatal("no SIP listener")
 	}
-	c, err := net.Dial("udp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	local := c.LocalAddr().String()
-	opts := "OPTIONS sip:support@" + addr + " SIP/2.0\r\n" +
-		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-wiring-1\r\n" +
-		"From: <sip:probe@" + local + ">;tag=1\r\nTo: <sip:support@" + addr + ">\r\n" +
-		"Call-ID: wiring-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-	if _, err := c.Write([]byte(opts)); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	buf := make([]byte, 4096)
-	n, err := c.Read(buf)
-	if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 200") {
-		t.Fatalf("OPTIONS answer: %q, %v", buf[:n], err)
+	if got := optionsStatus(t, addr, "wiring-1"); got != "200" {
+		t.Fatalf("OPTIONS answer %s, want 200", got)
 	}
 
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -53,5 +40,96 @@ func TestVoiceIsWiredFromTheShippedConfig(t *testing.T) {
 	}
 	if got := consoleURL(g.Config()); !strings.HasSuffix(got, "/agent/conversations") {
 		t.Errorf("console URL %q", got)
+	}
+}
+
+// optionsStatus sends an OPTIONS from a fresh UDP socket on 127.0.0.1 and
+// returns the status code of the answer.
+func optionsStatus(t *testing.T, addr, callID string) string {
+	t.Helper()
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	local := c.LocalAddr().String()
+	opts := "OPTIONS sip:support@" + addr + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-" + callID + "\r\n" +
+		"From: <sip:probe@" + local + ">;tag=1\r\nTo: <sip:support@" + addr + ">\r\n" +
+		"Call-ID: " + callID + "\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if _, err := c.Write([]byte(opts)); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 4096)
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatalf("OPTIONS %s: no answer: %v", callID, err)
+	}
+	status, _, _ := strings.Cut(strings.TrimPrefix(string(buf[:n]), "SIP/2.0 "), " ")
+	return status
+}
+
+// A reload applies the trunks at the next request: narrowing allow cuts a
+// source off, widening it again lets it back in. Nothing waits for a
+// restart, and an invalid trunk rejects the reload with the old ones kept.
+func TestReloadAppliesTrunkChanges(t *testing.T) {
+	cfg := fixture(t)
+	g, stop := start(t, cfg)
+	defer stop()
+	addr := g.SIPAddr("udp")
+	if got := optionsStatus(t, addr, "trunk-1"); got != "200" {
+		t.Fatalf("before the reload: %s, want 200", got)
+	}
+	edit(t, cfg, `allow: [127.0.0.0/8, "::1/128"]`, `allow: [203.0.113.0/24]`)
+	if err := g.Reload(); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if got := optionsStatus(t, addr, "trunk-2"); got != "403" {
+		t.Fatalf("after narrowing allow: %s, want 403", got)
+	}
+	edit(t, cfg, `allow: [203.0.113.0/24]`, `allow: [127.0.0.1/32]`)
+	if err := g.Reload(); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if got := optionsStatus(t, addr, "trunk-3"); got != "200" {
+		t.Fatalf("after widening allow: %s, want 200", got)
+	}
+	edit(t, cfg, `allow: [127.0.0.1/32]`, `allow: [127.0.0.1/33]`)
+	if err := g.Reload(); err == nil {
+		t.Fatal("a reload with a bad CIDR was accepted")
+	}
+	if got := optionsStatus(t, addr, "trunk-4"); got != "200" {
+		t.Fatalf("after a rejected reload: %s, want 200 (old trunks kept)", got)
+	}
+}
+
+// A reload names each voice key it cannot apply until a restart.
+func TestVoiceRestartKeys(t *testing.T) {
+	cfg, err := config.Load(fixture(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := cfg.Channels.Voice
+	tests := []struct {
+		name string
+		edit func(v *config.VoiceChannel)
+		want []string
+	}{
+		{"nothing", func(*config.VoiceChannel) {}, nil},
+		{"greeting follows the reload", func(v *config.VoiceChannel) { v.Greeting = "Hi" }, nil},
+		{"trunks follow the reload", func(v *config.VoiceChannel) { v.Trunks = nil }, nil},
+		{"rtp ports", func(v *config.VoiceChannel) { v.RTPPorts.Max++ }, []string{"channels.voice.rtp_ports"}},
+		{"outbound and tts", func(v *config.VoiceChannel) { v.Outbound = "sip:x.example"; v.TTS.Voice = "kal" },
+			[]string{"channels.voice.outbound", "channels.voice.tts"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := base
+			tt.edit(&v)
+			if got := voiceRestartKeys(base, v); !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -49,7 +51,9 @@ func (v verdict) admitted() bool { return v.status == 0 }
 // realm, so a nonce cannot be used from another address or after its
 // lifetime, and nothing has to be stored per challenge.
 type admission struct {
-	trunks []Trunk
+	// trunks is swapped whole on a config reload (setTrunks); a request
+	// is judged against one version of the list.
+	trunks atomic.Pointer[[]Trunk]
 	realm  string
 	key    []byte
 	now    func() time.Time
@@ -60,32 +64,40 @@ func newAdmission(trunks []Trunk, realm string) (*admission, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("nonce key: %w", err)
 	}
-	return &admission{trunks: trunks, realm: realm, key: key, now: time.Now}, nil
+	a := &admission{realm: realm, key: key, now: time.Now}
+	a.setTrunks(trunks)
+	return a, nil
+}
+
+func (a *admission) setTrunks(trunks []Trunk) {
+	trunks = slices.Clone(trunks)
+	a.trunks.Store(&trunks)
 }
 
 // admit checks the request's source against every trunk's Allow list, then
 // its digest credentials against the trunks that have them.
 func (a *admission) admit(req *sip.Request) verdict {
 	src := sourceAddr(req).Addr()
-	for _, t := range a.trunks {
+	trunks := *a.trunks.Load()
+	for _, t := range trunks {
 		for _, p := range t.Allow {
 			if src.IsValid() && p.Contains(src) {
 				return verdict{trunk: t.Name}
 			}
 		}
 	}
-	if !a.anyCredentials() {
+	if !anyCredentials(trunks) {
 		return verdict{status: 403, reason: rejectACL, detail: "source not allowed"}
 	}
 	h := req.GetHeader("Authorization")
 	if h == nil {
 		return a.challenge(src, false)
 	}
-	return a.verify(req, h.Value(), src)
+	return a.verify(req, h.Value(), src, trunks)
 }
 
-func (a *admission) anyCredentials() bool {
-	for _, t := range a.trunks {
+func anyCredentials(trunks []Trunk) bool {
+	for _, t := range trunks {
 		if t.Username != "" && t.Password != "" {
 			return true
 		}
@@ -104,7 +116,7 @@ func (a *admission) challenge(src netip.Addr, stale bool) verdict {
 // verify checks an Authorization header value. Every failure but an
 // expired nonce is a 403: a wrong password must not get another try
 // for free.
-func (a *admission) verify(req *sip.Request, value string, src netip.Addr) verdict {
+func (a *admission) verify(req *sip.Request, value string, src netip.Addr, trunks []Trunk) verdict {
 	deny := func(detail string) verdict { return verdict{status: 403, reason: rejectAuth, detail: detail} }
 	if len(value) > maxAuthorization {
 		return deny("authorization too long")
@@ -125,7 +137,7 @@ func (a *admission) verify(req *sip.Request, value string, src netip.Addr) verdi
 	if !sameTarget(creds.URI, req.Recipient) {
 		return deny("digest uri does not match request uri")
 	}
-	t, ok := a.trunkFor(creds.Username)
+	t, ok := trunkFor(trunks, creds.Username)
 	if !ok {
 		return deny("unknown user")
 	}
@@ -143,8 +155,8 @@ func (a *admission) verify(req *sip.Request, value string, src netip.Addr) verdi
 	return verdict{trunk: t.Name}
 }
 
-func (a *admission) trunkFor(user string) (Trunk, bool) {
-	for _, t := range a.trunks {
+func trunkFor(trunks []Trunk, user string) (Trunk, bool) {
+	for _, t := range trunks {
 		if t.Username != "" && t.Password != "" && t.Username == user {
 			return t, true
 		}

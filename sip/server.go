@@ -183,6 +183,18 @@ func parseOutbound(s string) (*sip.Uri, error) {
 	return &u, nil
 }
 
+// SetTrunks replaces the trunks allowed to send requests, as a config
+// reload asks: a narrowed allow list refuses a source at its next request
+// (calls in progress go on), a widened one admits it. Invalid trunks are
+// refused and the old ones stay.
+func (s *Server) SetTrunks(trunks []Trunk) error {
+	if err := checkTrunks(trunks); err != nil {
+		return err
+	}
+	s.adm.setTrunks(trunks)
+	return nil
+}
+
 func checkTrunks(trunks []Trunk) error {
 	for i, t := range trunks {
 		if t.Name == "" {

@@ -334,6 +334,12 @@ func finalResponse(ctx context.Context, tx sip.ClientTransaction) (*sip.Response
 
 // handleInDialog takes the peer's requests in this call's dialog.
 func (c *Call) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
+	if !c.fromPeer(req) {
+		if !req.IsAck() {
+			c.srv.refuse(req, tx, verdict{status: 403, reason: rejectInDialogSource, detail: "in-dialog request from outside the call's trunk"})
+		}
+		return
+	}
 	switch {
 	case req.IsAck():
 		c.acks.deliver(req)
@@ -482,4 +488,37 @@ func (c *Call) result() string {
 		return resultCanceled
 	}
 	return resultRejected
+}
+
+// fromPeer reports whether an in-dialog request comes from where the call
+// was set up: the INVITE's source address, an address the call's trunk
+// allows, or a proxy named in the INVITE's Record-Route. The dialog's tags
+// are no proof on their own: they travel in clear, and whoever saw them
+// could otherwise hang the call up or re-INVITE its media elsewhere.
+func (c *Call) fromPeer(req *sip.Request) bool {
+	src := sourceAddr(req).Addr()
+	if !src.IsValid() {
+		return false
+	}
+	if src == sourceAddr(c.invite).Addr() {
+		return true
+	}
+	for _, t := range *c.srv.adm.trunks.Load() {
+		if t.Name != c.trunk {
+			continue
+		}
+		for _, p := range t.Allow {
+			if p.Contains(src) {
+				return true
+			}
+		}
+	}
+	for _, h := range c.invite.GetHeaders("Record-Route") {
+		if rr, ok := h.(*sip.RecordRouteHeader); ok {
+			if a, err := netip.ParseAddr(strings.Trim(rr.Address.Host, "[]")); err == nil && a.Unmap() == src {
+				return true
+			}
+		}
+	}
+	return false
 }

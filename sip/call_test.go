@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -382,4 +383,58 @@ func TestManyConcurrentCalls(t *testing.T) {
 	}
 	eventually(t, "all calls counted", func() bool { return s.callsTotal(resultAnswered) == n })
 	eventually(t, "no active calls", func() bool { return toFloat(s.metrics.active) == 0 })
+}
+
+// A BYE with the dialog's Call-ID and tags from an address outside the
+// call's trunk is refused and the call goes on; the caller's own BYE ends
+// it. The tags travel in clear: they are no proof of who sends.
+func TestInDialogRequestFromOutsideTheTrunkRefused(t *testing.T) {
+	h := newAnswering()
+	s := startServer(t, Config{Trunks: []Trunk{{Name: "one", Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}}}, h)
+	p := newPeer(t, "udp")
+	dlg, err := p.invite(ctxFor(t), call{to: s.uri(t, "+15550100", "udp"), sdp: readOffer(t, "twilio.sdp")})
+	if err != nil {
+		t.Fatalf("INVITE: %v", err)
+	}
+	c := recv(t, h.calls, "call")
+	recv(t, h.answers, "answer")
+
+	spoof, err := net.ListenPacket("udp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spoof.Close()
+	inv, res := dlg.InviteRequest, dlg.InviteResponse
+	bye := "BYE " + res.Contact().Address.String() + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + spoof.LocalAddr().String() + ";branch=z9hG4bK-spoofed-bye\r\n" +
+		"From: " + inv.From().Value() + "\r\nTo: " + res.To().Value() + "\r\n" +
+		"Call-ID: " + inv.CallID().Value() + "\r\nCSeq: " + strconv.FormatUint(uint64(inv.CSeq().SeqNo)+1, 10) + " BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	dst, err := net.ResolveUDPAddr("udp", s.Addr("udp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spoof.WriteTo([]byte(bye), dst); err != nil {
+		t.Fatal(err)
+	}
+	_ = spoof.SetReadDeadline(time.Now().Add(waitFor))
+	buf := make([]byte, 4096)
+	n, _, err := spoof.ReadFrom(buf)
+	if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 403") {
+		t.Fatalf("spoofed BYE answered %q, %v; want 403", buf[:n], err)
+	}
+	select {
+	case <-c.Done():
+		t.Fatalf("the spoofed BYE ended the call: %v", c.Err())
+	default:
+	}
+	if got := s.rejected(rejectInDialogSource); got != 1 {
+		t.Errorf("rejected{in_dialog_source} = %v, want 1", got)
+	}
+	if err := dlg.Bye(ctxFor(t)); err != nil {
+		t.Fatalf("the caller's BYE: %v", err)
+	}
+	waitDone(t, c.Done(), "call")
+	if !errors.Is(c.Err(), ErrRemoteHangup) {
+		t.Errorf("Err = %v, want ErrRemoteHangup", c.Err())
+	}
 }

@@ -5,10 +5,11 @@ import "github.com/prometheus/client_golang/prometheus"
 // Reasons a request is refused before it becomes a call, the values of
 // switchboard_sip_rejected_total's reason label.
 const (
-	rejectACL       = "acl"       // source not in any trunk's Allow and no trunk takes digest auth
-	rejectAuth      = "auth"      // Authorization present but wrong: bad nonce, user, realm or response
-	rejectCapacity  = "capacity"  // MaxCalls reached (503)
-	rejectMalformed = "malformed" // unparsable datagram, or a request we answer 400/415/413
+	rejectACL            = "acl"              // source not in any trunk's Allow and no trunk takes digest auth
+	rejectAuth           = "auth"             // Authorization present but wrong: bad nonce, user, realm or response
+	rejectCapacity       = "capacity"         // MaxCalls reached (503)
+	rejectInDialogSource = "in_dialog_source" // a request of a call's dialog from outside its trunk
+	rejectMalformed      = "malformed"        // unparsable datagram, or a request we answer 400/415/413
 )
 
 // Results of an admitted INVITE, the values of switchboard_sip_calls_total's

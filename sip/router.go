@@ -10,8 +10,8 @@ import (
 
 // route takes every request sipgo's transaction layer passes up (sipgo
 // runs it in a goroutine per request). Requests of a known dialog go to
-// its Call or Leg whatever their source: the dialog's tags, one of them
-// random and ours, are the proof. Everything else must pass admission.
+// its Call or Leg, which checks their source (a Call takes them only from
+// where it was set up: Call.fromPeer). Everything else must pass admission.
 func (s *Server) route(req *sip.Request, tx sip.ServerTransaction) {
 	if !s.enter() {
 		return

@@ -438,3 +438,53 @@ func TestInDialogRequestFromOutsideTheTrunkRefused(t *testing.T) {
 		t.Errorf("Err = %v, want ErrRemoteHangup", c.Err())
 	}
 }
+
+// A 200 OK never ACKed: after 64*T1 the call ends as "no ACK" (not as a
+// transaction that ended before a final response) and, the dialog being
+// confirmed at the peer, with a BYE (RFC 3261 §13.3.1.4).
+func TestAnswerNeverACKedEndsWithBye(t *testing.T) {
+	t1, t2, t4 := sip.T1, sip.T2, sip.T4
+	sip.SetTimers(20*time.Millisecond, 80*time.Millisecond, 100*time.Millisecond)
+	t.Cleanup(func() { sip.SetTimers(t1, t2, t4) })
+	h := newAnswering()
+	s := startServer(t, Config{}, h)
+	conn, err := net.Dial("udp", s.Addr("udp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	sdpBody := string(readOffer(t, "twilio.sdp"))
+	invite := "INVITE sip:+15550100@" + s.Addr("udp") + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bKnoack1\r\n" +
+		"From: <sip:+15551230000@127.0.0.1>;tag=noack\r\nTo: <sip:+15550100@127.0.0.1>\r\n" +
+		"Call-ID: no-ack-test\r\nCSeq: 1 INVITE\r\nContact: <sip:uac@" + local + ">\r\nMax-Forwards: 70\r\n" +
+		"Content-Type: application/sdp\r\nContent-Length: " + strconv.Itoa(len(sdpBody)) + "\r\n\r\n" + sdpBody
+	if _, err := conn.Write([]byte(invite)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 65535)
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(waitFor))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("waiting for a BYE after the unACKed 200 OK: %v", err)
+		}
+		msg, err := sip.ParseMessage(buf[:n])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if req, ok := msg.(*sip.Request); ok && req.Method == sip.BYE {
+			if _, err := conn.Write([]byte(sip.NewResponseFromRequest(req, 200, "OK", nil).String())); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	c := recv(t, h.calls, "call")
+	waitDone(t, c.Done(), "call")
+	if !errors.Is(c.Err(), ErrNoACK) {
+		t.Errorf("Err = %v, want ErrNoACK", c.Err())
+	}
+	eventually(t, "calls_total{failed}", func() bool { return s.callsTotal(resultFailed) == 1 })
+}

@@ -111,6 +111,16 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction, trunk stri
 	select {
 	case <-c.final:
 	case <-tx.Done():
+		c.mu.Lock()
+		okSent := c.okSent
+		c.mu.Unlock()
+		if okSent {
+			// The transaction's Timer L and our wait for the ACK both
+			// run 64*T1 from the 200 OK; whichever ends first, the cause
+			// is the missing ACK.
+			c.end(ErrNoACK)
+			return
+		}
 		c.end(errors.Join(errors.New("invite transaction ended before a final response"), tx.Err()))
 	}
 }

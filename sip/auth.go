@@ -47,16 +47,19 @@ type verdict struct {
 func (v verdict) admitted() bool { return v.status == 0 }
 
 // admission decides whether an out-of-dialog request may proceed. Nonces
-// are stateless: a timestamp and an HMAC over it, the source IP and the
-// realm, so a nonce cannot be used from another address or after its
-// lifetime, and nothing has to be stored per challenge.
+// are stateless: a timestamp, random bytes and an HMAC over them, the
+// source IP and the realm, so a nonce cannot be used from another address
+// or after its lifetime, and nothing is stored per challenge. What is
+// stored is per right answer: the nonce count it used (replayGuard), so a
+// captured Authorization header is not good twice.
 type admission struct {
 	// trunks is swapped whole on a config reload (setTrunks); a request
 	// is judged against one version of the list.
-	trunks atomic.Pointer[[]Trunk]
-	realm  string
-	key    []byte
-	now    func() time.Time
+	trunks  atomic.Pointer[[]Trunk]
+	realm   string
+	key     []byte
+	now     func() time.Time
+	replays *replayGuard
 }
 
 func newAdmission(trunks []Trunk, realm string) (*admission, error) {
@@ -64,7 +67,7 @@ func newAdmission(trunks []Trunk, realm string) (*admission, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("nonce key: %w", err)
 	}
-	a := &admission{realm: realm, key: key, now: time.Now}
+	a := &admission{realm: realm, key: key, now: time.Now, replays: newReplayGuard()}
 	a.setTrunks(trunks)
 	return a, nil
 }
@@ -152,6 +155,11 @@ func (a *admission) verify(req *sip.Request, value string, src netip.Addr, trunk
 	if err != nil || subtle.ConstantTimeCompare([]byte(want.Response), []byte(creds.Response)) != 1 {
 		return deny("wrong response")
 	}
+	if !a.replays.fresh(creds.Nonce, creds.Nc, a.now(), a.nonceExpiry(creds.Nonce)) {
+		// A replayed (or reused) answer: the holder of the password
+		// answers a fresh challenge; a replayer cannot.
+		return a.challenge(src, true)
+	}
 	return verdict{trunk: t.Name}
 }
 
@@ -176,10 +184,19 @@ func sameTarget(digestURI string, ruri sip.Uri) bool {
 
 const nonceMACLen = 16
 
+// nonceRandLen random bytes make every challenge's nonce new, even two to
+// one source in one second: the replay guard counts uses per nonce, and a
+// client that answers each challenge with nc=1 must not look like a replay.
+const nonceRandLen = 8
+
+// nonceHead is the issue time and the random part, which the MAC covers.
+const nonceHead = 8 + nonceRandLen
+
 func (a *admission) nonce(src netip.Addr, at time.Time) string {
-	buf := make([]byte, 8, 8+nonceMACLen)
+	buf := make([]byte, nonceHead, nonceHead+nonceMACLen)
 	binary.BigEndian.PutUint64(buf, uint64(at.Unix()))
-	buf = append(buf, a.mac(buf[:8], src)...)
+	_, _ = rand.Read(buf[8:nonceHead]) // crypto/rand.Read never fails (Go 1.24+)
+	buf = append(buf, a.mac(buf[:nonceHead], src)...)
 	return base64.RawURLEncoding.EncodeToString(buf)
 }
 
@@ -187,7 +204,7 @@ func (a *admission) nonce(src netip.Addr, at time.Time) string {
 // outlived nonceLifetime.
 func (a *admission) checkNonce(nonce string, src netip.Addr) (ok, expired bool) {
 	raw, err := base64.RawURLEncoding.DecodeString(nonce)
-	if err != nil || len(raw) != 8+nonceMACLen || !hmac.Equal(raw[8:], a.mac(raw[:8], src)) {
+	if err != nil || len(raw) != nonceHead+nonceMACLen || !hmac.Equal(raw[nonceHead:], a.mac(raw[:nonceHead], src)) {
 		return false, false
 	}
 	issued := time.Unix(int64(binary.BigEndian.Uint64(raw[:8])), 0)
@@ -195,9 +212,18 @@ func (a *admission) checkNonce(nonce string, src netip.Addr) (ok, expired bool) 
 	return true, age > nonceLifetime || age < -time.Minute
 }
 
-func (a *admission) mac(ts []byte, src netip.Addr) []byte {
+// nonceExpiry is when a nonce checkNonce accepted stops being good.
+func (a *admission) nonceExpiry(nonce string) time.Time {
+	raw, _ := base64.RawURLEncoding.DecodeString(nonce)
+	if len(raw) < 8 {
+		return a.now()
+	}
+	return time.Unix(int64(binary.BigEndian.Uint64(raw[:8])), 0).Add(nonceLifetime)
+}
+
+func (a *admission) mac(head []byte, src netip.Addr) []byte {
 	m := hmac.New(sha256.New, a.key)
-	m.Write(ts)
+	m.Write(head)
 	ip := src.As16()
 	m.Write(ip[:])
 	m.Write([]byte(a.realm))

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -121,4 +122,93 @@ func FuzzAdmitAuthorization(f *testing.F) {
 			t.Fatalf("verdict %+v for %q", v, authorization)
 		}
 	})
+}
+
+// A captured Authorization header is not good twice: the same nonce count
+// again is challenged afresh (stale, so the real client answers the new
+// nonce), a higher count on the same nonce is taken, and an answer without
+// qop makes its nonce good for one request.
+func TestReplayedAuthorizationIsChallenged(t *testing.T) {
+	adm, err := newAdmission(authTrunks, realm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const client = "192.0.2.10:5060"
+	const uri = "sip:+15550100@198.51.100.1:5060"
+	chal, err := digest.ParseChallenge(adm.admit(authRequest(client, "")).challenge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withCount := func(nc int) string {
+		c, err := digest.Digest(chal, digest.Options{Method: "INVITE", URI: uri, Username: "pbx1", Password: "s3cret", Cnonce: "c0ffee", Count: nc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.String()
+	}
+	noQOP := *chal
+	noQOP.QOP = nil
+	plain, err := digest.Digest(&noQOP, digest.Options{Method: "INVITE", URI: uri, Username: "pbx1", Password: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name   string
+		auth   string
+		status int
+	}{
+		{"first use", withCount(1), 0},
+		{"the same header again", withCount(1), 401},
+		{"the next count", withCount(2), 0},
+		{"an older count", withCount(1), 401},
+		{"no qop on a nonce already used", plain.String(), 401},
+	}
+	for _, st := range steps {
+		v := adm.admit(authRequest(client, st.auth))
+		if v.status != st.status {
+			t.Fatalf("%s: verdict %+v, want status %d", st.name, v, st.status)
+		}
+		if v.status == 401 && !strings.Contains(v.challenge, "stale=true") {
+			t.Errorf("%s: challenge %q, want stale=true", st.name, v.challenge)
+		}
+	}
+
+	// A fresh nonce answered without qop is good once.
+	chal2, err := digest.ParseChallenge(adm.admit(authRequest("192.0.2.12:5060", "")).challenge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chal2.QOP = nil
+	once, err := digest.Digest(chal2, digest.Options{Method: "INVITE", URI: uri, Username: "pbx1", Password: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := adm.admit(authRequest("192.0.2.12:5060", once.String())); !v.admitted() {
+		t.Fatalf("first use without qop: %+v", v)
+	}
+	if v := adm.admit(authRequest("192.0.2.12:5060", once.String())); v.status != 401 {
+		t.Fatalf("second use without qop: %+v, want 401", v)
+	}
+}
+
+// The guard's memory is bounded: full of live nonces it refuses new ones,
+// and makes room once they expire.
+func TestReplayGuardIsBounded(t *testing.T) {
+	g := newReplayGuard()
+	now := time.Unix(1_800_000_000, 0)
+	for i := range maxTrackedNonces {
+		if !g.fresh(strconv.Itoa(i), 1, now, now.Add(nonceLifetime)) {
+			t.Fatalf("nonce %d refused before the guard was full", i)
+		}
+	}
+	if g.fresh("one-more", 1, now, now.Add(nonceLifetime)) {
+		t.Fatal("a new nonce was taken with the guard full of live ones")
+	}
+	later := now.Add(nonceLifetime + time.Second)
+	if !g.fresh("one-more", 1, later, later.Add(nonceLifetime)) {
+		t.Fatal("a new nonce was refused after the old ones expired")
+	}
+	if len(g.counts) != 1 {
+		t.Errorf("%d nonces tracked after expiry, want 1", len(g.counts))
+	}
 }

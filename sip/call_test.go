@@ -488,3 +488,44 @@ func TestAnswerNeverACKedEndsWithBye(t *testing.T) {
 	}
 	eventually(t, "calls_total{failed}", func() bool { return s.callsTotal(resultFailed) == 1 })
 }
+
+// A caller cannot make the gateway call a number of its choosing: a REFER
+// in the call's dialog, or outside any dialog, is refused (transfers go
+// only to configured targets), and the call goes on.
+func TestReferFromTheCallerRefused(t *testing.T) {
+	h := newAnswering()
+	s := startServer(t, Config{}, h)
+	p := newPeer(t, "udp")
+	dlg, err := p.invite(ctxFor(t), call{to: s.uri(t, "+15550100", "udp"), sdp: readOffer(t, "twilio.sdp")})
+	if err != nil {
+		t.Fatalf("INVITE: %v", err)
+	}
+	c := recv(t, h.calls, "call")
+	recv(t, h.answers, "answer")
+	res, err := inDialog(ctxFor(t), dlg, sip.REFER, nil, sip.NewHeader("Refer-To", "<sip:+19005550199@203.0.113.7>"))
+	if err != nil {
+		t.Fatalf("in-dialog REFER: %v", err)
+	}
+	if res.StatusCode != 405 {
+		t.Errorf("in-dialog REFER answered %d, want 405", res.StatusCode)
+	}
+	select {
+	case <-c.Done():
+		t.Fatalf("the REFER ended the call: %v", c.Err())
+	default:
+	}
+
+	refer := sip.NewRequest(sip.REFER, s.uri(t, "+15550100", "udp"))
+	refer.AppendHeader(sip.NewHeader("Refer-To", "<sip:+19005550199@203.0.113.7>"))
+	res, err = p.cli.Do(ctxFor(t), refer)
+	if err != nil {
+		t.Fatalf("out-of-dialog REFER: %v", err)
+	}
+	if res.StatusCode != 405 {
+		t.Errorf("out-of-dialog REFER answered %d, want 405", res.StatusCode)
+	}
+	if err := dlg.Bye(ctxFor(t)); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, c.Done(), "call")
+}

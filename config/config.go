@@ -282,6 +282,8 @@ type VoiceChannel struct {
 	HandoffDigit string        `yaml:"handoff_digit" json:"handoff_digit"` // DTMF key that asks for a human; "" = off
 	EndOfSpeech  time.Duration `yaml:"end_of_speech" json:"end_of_speech"` // silence that ends an utterance
 	MaxCalls     int           `yaml:"max_calls" json:"max_calls"`
+	// Limits bound each source address's request rate; absent = no limits.
+	Limits VoiceLimits `yaml:"limits" json:"limits"`
 	// RingBeforeAnswer lets a call ring (180) this long before the AI
 	// answers; 0 answers at once.
 	RingBeforeAnswer time.Duration `yaml:"ring_before_answer" json:"ring_before_answer"`
@@ -293,6 +295,18 @@ type VoiceChannel struct {
 	Trunks   []Trunk `yaml:"trunks" json:"trunks"`
 	STT      Speech  `yaml:"stt" json:"stt"`
 	TTS      Speech  `yaml:"tts" json:"tts"`
+}
+
+// VoiceLimits bound what one source address may send, per kind of
+// request: past the rate it is answered 503 with Retry-After, past
+// DropAfter such refusals a second it is answered nothing. A rate with
+// per_second 0 is no limit.
+type VoiceLimits struct {
+	Invite    Rate `yaml:"invite" json:"invite"`
+	Register  Rate `yaml:"register" json:"register"`
+	Options   Rate `yaml:"options" json:"options"`
+	Other     Rate `yaml:"other" json:"other"` // everything but ACK, which is never limited
+	DropAfter int  `yaml:"drop_after" json:"drop_after"`
 }
 
 // VoiceTLS is the optional SIP-over-TLS listener.

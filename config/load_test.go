@@ -73,6 +73,8 @@ func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
 		{"bad trunk cidr", "allow: [127.0.0.0/8, \"::1/128\"]", "allow: [localhost]", "allow: [localhost]", `channels.voice.trunks[0].allow[0]: "localhost" is not a CIDR`},
 		{"bad codec", "codecs: [G722, PCMU, PCMA]", "codecs: [G729]", "codecs: [G729]", `channels.voice.codecs[0]: "G729" is not one of`},
 		{"odd rtp port", "rtp_ports: {min: 20000, max: 29998}", "rtp_ports: {min: 20001, max: 29998}", "rtp_ports:", "channels.voice.rtp_ports: min 20001"},
+		{"limit without burst", "invite: {per_second: 100, burst: 200}", "invite: {per_second: 100, burst: 0}", "invite: {per_second: 100, burst: 0}", "channels.voice.limits.invite: per_second must be 0"},
+		{"negative drop_after", "drop_after: 20", "drop_after: -1", "drop_after: -1", "channels.voice.limits.drop_after: -1 must be 0 or more"},
 		{"bad digit", `handoff_digit: "0"`, `handoff_digit: "00"`, "handoff_digit:", `channels.voice.handoff_digit: "00" is not one of`},
 		{"unspecified public address", "public_address: 127.0.0.1", "public_address: 0.0.0.0", "public_address: 0.0.0.0", "channels.voice.public_address:"},
 		{"threshold out of range", "threshold: -0.7", "threshold: 0.5", "threshold: 0.5", "handoff.frustration.threshold: 0.5 must be between"},

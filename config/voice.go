@@ -49,6 +49,7 @@ func validateVoice(c *checker, v VoiceChannel) {
 	if v.MaxCalls < 1 {
 		c.addf(k+"max_calls", "must be at least 1")
 	}
+	validateVoiceLimits(c, v.Limits)
 	if v.ReferTimeout < time.Second || v.ReferTimeout > 5*time.Minute {
 		c.addf(k+"refer_timeout", "%v must be between 1s and 5m", v.ReferTimeout)
 	}
@@ -165,4 +166,19 @@ func TrunkPassword(t Trunk) (string, error) {
 		return "", fmt.Errorf("trunk %s: environment variable %s is not set", t.Name, t.PasswordEnv)
 	}
 	return p, nil
+}
+
+func validateVoiceLimits(c *checker, l VoiceLimits) {
+	const k = "channels.voice.limits."
+	for _, r := range []struct {
+		key  string
+		rate Rate
+	}{{"invite", l.Invite}, {"register", l.Register}, {"options", l.Options}, {"other", l.Other}} {
+		if r.rate.PerSecond < 0 || (r.rate.PerSecond > 0 && r.rate.Burst < 1) {
+			c.addf(k+r.key, "per_second must be 0 (no limit) or above, with burst at least 1")
+		}
+	}
+	if l.DropAfter < 0 {
+		c.addf(k+"drop_after", "%d must be 0 or more refusals a second", l.DropAfter)
+	}
 }

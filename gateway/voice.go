@@ -41,7 +41,7 @@ func (g *Gateway) newVoice(ctx context.Context, cfg *config.Config) error {
 	g.sip, err = sip.NewServer(sip.Config{
 		UDP: cfg.Listen.SIP, TCP: cfg.Listen.SIP,
 		TLS: v.TLS.Listen, CertFile: cfg.ResolvePath(v.TLS.CertFile), KeyFile: cfg.ResolvePath(v.TLS.KeyFile),
-		Trunks: trunks, Outbound: v.Outbound, UserAgent: "Switchboard", MaxCalls: v.MaxCalls,
+		Trunks: trunks, Outbound: v.Outbound, UserAgent: "Switchboard", MaxCalls: v.MaxCalls, Limits: sipLimits(v.Limits),
 		PublicHost: v.PublicAddress,
 	}, g.voice, g.reg, g.log.With("component", "sip"))
 	if err != nil {
@@ -109,10 +109,17 @@ func voiceRestartKeys(old, cfg config.VoiceChannel) []string {
 	changed("tls", old.TLS != cfg.TLS)
 	changed("rtp_ports", old.RTPPorts != cfg.RTPPorts)
 	changed("max_calls", old.MaxCalls != cfg.MaxCalls)
+	changed("limits", old.Limits != cfg.Limits)
 	changed("outbound", old.Outbound != cfg.Outbound)
 	changed("stt", old.STT != cfg.STT)
 	changed("tts", old.TTS != cfg.TTS)
 	return keys
+}
+
+func sipLimits(l config.VoiceLimits) sip.Limits {
+	rate := func(r config.Rate) sip.Rate { return sip.Rate{PerSecond: r.PerSecond, Burst: r.Burst} }
+	return sip.Limits{Invite: rate(l.Invite), Register: rate(l.Register), Options: rate(l.Options),
+		Other: rate(l.Other), DropAfter: l.DropAfter}
 }
 
 func sipTrunks(ts []config.Trunk) ([]sip.Trunk, error) {

@@ -30,6 +30,7 @@ type metrics struct {
 	active     prometheus.Gauge
 	refers     *prometheus.CounterVec
 	dials      *prometheus.CounterVec
+	limited    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -58,8 +59,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "switchboard_sip_dials_total",
 			Help: "Outbound B2BUA INVITEs by result (answered, rejected, timeout, error).",
 		}, []string{"result"}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_sip_limited_total",
+			Help: "Requests over their source's rate, by method (invite, register, options, other) and action (refused = 503, dropped = no answer).",
+		}, []string{"method", "action"}),
 	}
-	for _, c := range []prometheus.Collector{m.rejected, m.challenges, m.calls, m.active, m.refers, m.dials} {
+	for _, c := range []prometheus.Collector{m.rejected, m.challenges, m.calls, m.active, m.refers, m.dials, m.limited} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

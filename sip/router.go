@@ -17,6 +17,9 @@ func (s *Server) route(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	defer s.inflight.Done()
+	if !s.withinLimits(req, tx) {
+		return
+	}
 	key, inDialog := requestDialogKey(req)
 	if inDialog {
 		if d := s.lookup(key); d != nil {
@@ -219,4 +222,32 @@ func reasonPhrase(status int) string {
 		return r
 	}
 	return "Error"
+}
+
+// withinLimits applies the per-source limits (Config.Limits) before any
+// other work: a refused request gets 503 with Retry-After and its
+// transaction ends at once (a forged source gets no retransmissions), one
+// past the refusals gets nothing. ACKs pass: they create nothing, and an
+// answered call needs its ACK.
+func (s *Server) withinLimits(req *sip.Request, tx sip.ServerTransaction) bool {
+	if s.limits == nil || req.IsAck() {
+		return true
+	}
+	kind := limitKind(req)
+	switch s.limits.check(sourceAddr(req).Addr(), kind) {
+	case limitRefuse:
+		s.metrics.limited.WithLabelValues(limitKindNames[kind], "refused").Inc()
+		s.rejectLog.Log(slog.LevelWarn, "sip request over its source's rate", "method", string(req.Method),
+			"source", req.MessageData.Source())
+		res := s.response(req, 503, "Service Unavailable", nil)
+		res.AppendHeader(sip.NewHeader("Retry-After", "1"))
+		s.send(tx, res)
+		tx.Terminate()
+		return false
+	case limitDrop:
+		s.metrics.limited.WithLabelValues(limitKindNames[kind], "dropped").Inc()
+		tx.Terminate()
+		return false
+	}
+	return true
 }

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -37,6 +38,8 @@ type Config struct {
 
 	UserAgent string // Server and User-Agent header value; empty = none
 	MaxCalls  int    // admitted calls at once; beyond it INVITEs get 503. 0 = no limit
+	// Limits bound each source address's request rate; zero = no limits.
+	Limits Limits
 
 	// PublicHost is the host or IP put in Contact and Via; default the
 	// listen IP, or the address of the default route's interface when
@@ -72,6 +75,7 @@ type Server struct {
 	rejectLog *limitedLog
 	metrics   *metrics
 	adm       *admission
+	limits    *limiter // nil: no per-source limits
 	tlsConf   *tls.Config
 	outbound  *sip.Uri
 
@@ -126,6 +130,9 @@ func NewServer(cfg Config, h Handler, reg prometheus.Registerer, log *slog.Logge
 		return nil, err
 	}
 	s.rejectLog = newLimitedLog(log, 2, 10)
+	if cfg.Limits.enabled() {
+		s.limits = newLimiter(cfg.Limits, time.Now)
+	}
 	s.baseCtx, s.stopCalls = context.WithCancelCause(context.Background())
 	if err := s.newUA(); err != nil {
 		return nil, err

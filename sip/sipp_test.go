@@ -100,3 +100,60 @@ func lastBytes(b []byte, n int) []byte {
 	}
 	return b
 }
+
+// A flood of INVITEs from one address (sipp from 127.0.0.2, as fast as it
+// can up to 5,000 a second) is refused and then dropped past the shipped
+// limits, while a call from another address (127.0.0.1) completes.
+func TestFloodFromOneSourceLeavesOthersAnswered(t *testing.T) {
+	sipp, err := exec.LookPath("sipp")
+	if err != nil {
+		if os.Getenv("SWITCHBOARD_NO_SKIP") == "1" {
+			t.Fatalf("sipp not installed: %v", err)
+		}
+		t.Skip("sipp not installed (apt install sip-tester)")
+	}
+	h := newAnswering()
+	flooder := HandlerFunc(func(ctx context.Context, c *Call) {
+		if c.From() == "flood" {
+			_ = c.Reject(486, "", "")
+			return
+		}
+		h.HandleCall(ctx, c)
+	})
+	limits := Limits{Invite: Rate{PerSecond: 100, Burst: 200}, Options: Rate{PerSecond: 20, Burst: 40},
+		Other: Rate{PerSecond: 400, Burst: 800}, DropAfter: 20}
+	s := startServer(t, Config{UDP: "127.0.0.1:0", Limits: limits}, flooder)
+
+	sf, err := filepath.Abs(filepath.Join("..", "testdata", "sipp", "flood_invite.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	flood := exec.CommandContext(ctx, sipp, "-sf", sf, "-i", "127.0.0.2", "-p", "0", "-r", "5000", "-m", "100000",
+		"-nostdin", "-timeout", "50s", s.Addr("udp"))
+	flood.Dir = t.TempDir()
+	if err := flood.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = flood.Process.Kill(); _ = flood.Wait() }()
+	eventually(t, "the flood reaching its drop threshold", func() bool {
+		return toFloat(s.metrics.limited.WithLabelValues("invite", "dropped")) > 0
+	})
+
+	runSipp(t, sipp, "uac_invite_bye.xml", s.Addr("udp"))
+	c := recv(t, h.calls, "the call from 127.0.0.1")
+	if r := recv(t, h.answers, "answer"); r.err != nil {
+		t.Fatalf("answer: %v", r.err)
+	}
+	waitDone(t, c.Done(), "the call from 127.0.0.1")
+	if !errors.Is(c.Err(), ErrRemoteHangup) {
+		t.Errorf("the call ended with %v, want sipp's BYE", c.Err())
+	}
+	refused := toFloat(s.metrics.limited.WithLabelValues("invite", "refused"))
+	dropped := toFloat(s.metrics.limited.WithLabelValues("invite", "dropped"))
+	t.Logf("flood: %.0f INVITEs refused with 503, %.0f dropped", refused, dropped)
+	if refused == 0 || dropped <= refused {
+		t.Errorf("refused %v, dropped %v: want a few refusals and the rest of the flood dropped", refused, dropped)
+	}
+}

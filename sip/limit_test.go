@@ -1,0 +1,136 @@
+package sip
+
+import (
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLimiter(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	l := newLimiter(Limits{Invite: Rate{PerSecond: 2, Burst: 2}, DropAfter: 1}, func() time.Time { return now })
+	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	steps := []struct {
+		name string
+		src  netip.Addr
+		kind int
+		want limitVerdict
+	}{
+		{"burst 1", a, limitInvite, limitPass},
+		{"burst 2", a, limitInvite, limitPass},
+		{"over the rate: refused", a, limitInvite, limitRefuse},
+		{"past the refusals: dropped", a, limitInvite, limitDrop},
+		{"another kind is not limited", a, limitOptions, limitPass},
+		{"another source has its own buckets", b, limitInvite, limitPass},
+	}
+	for _, st := range steps {
+		if got := l.check(st.src, st.kind); got != st.want {
+			t.Fatalf("%s: %v, want %v", st.name, got, st.want)
+		}
+	}
+	now = now.Add(time.Second)
+	if got := l.check(a, limitInvite); got != limitPass {
+		t.Fatalf("a second later: %v, want pass", got)
+	}
+	now = now.Add(2 * time.Minute)
+	l.check(b, limitInvite)
+	if len(l.sources) != 1 {
+		t.Errorf("%d sources kept after a quiet minute, want 1 (the one just seen)", len(l.sources))
+	}
+}
+
+// Forged sources cannot grow the limiter past its bound: past it they
+// share one set of buckets.
+func TestLimiterIsBounded(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	l := newLimiter(Limits{Options: Rate{PerSecond: 1, Burst: 1}}, func() time.Time { return now })
+	for i := range maxLimitedSources + 100 {
+		l.check(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), limitOptions)
+	}
+	if len(l.sources) != maxLimitedSources {
+		t.Errorf("%d sources tracked, want the bound %d", len(l.sources), maxLimitedSources)
+	}
+}
+
+// A source over its OPTIONS rate gets 503 with Retry-After, then nothing;
+// another source is answered all along.
+func TestSourceOverItsRateRefusedThenDropped(t *testing.T) {
+	s := startServer(t, Config{Limits: Limits{Options: Rate{PerSecond: 0.01, Burst: 2}, DropAfter: 2}}, nil)
+	flood := optionsConn(t, s, "127.0.0.2:0")
+	for i := range 6 { // at once, so that no bucket refills meanwhile
+		flood.send(t, i)
+	}
+	got := flood.answers(t)
+	if want := "200 200 503 503"; strings.Join(got, " ") != want {
+		t.Errorf("answers %v, want %s and then nothing", got, want)
+	}
+	other := optionsConn(t, s, "127.0.0.1:0")
+	other.send(t, 0)
+	if got := other.answers(t); len(got) != 1 || got[0] != "200" {
+		t.Errorf("another source got %v, want 200", got)
+	}
+	if got := toFloat(s.metrics.limited.WithLabelValues("options", "refused")); got != 2 {
+		t.Errorf("limited{options,refused} = %v, want 2", got)
+	}
+	if got := toFloat(s.metrics.limited.WithLabelValues("options", "dropped")); got != 2 {
+		t.Errorf("limited{options,dropped} = %v, want 2", got)
+	}
+}
+
+type optionsSender struct {
+	conn net.PacketConn
+	dst  net.Addr
+}
+
+func optionsConn(t *testing.T, s *testServer, local string) optionsSender {
+	t.Helper()
+	c, err := net.ListenPacket("udp", local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	dst, err := net.ResolveUDPAddr("udp", s.Addr("udp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return optionsSender{conn: c, dst: dst}
+}
+
+// send sends OPTIONS number i.
+func (o optionsSender) send(t *testing.T, i int) {
+	t.Helper()
+	local := o.conn.LocalAddr().String()
+	id := local + "-" + strconv.Itoa(i)
+	req := "OPTIONS sip:" + o.dst.String() + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-lim-" + id + "\r\n" +
+		"From: <sip:probe@" + local + ">;tag=1\r\nTo: <sip:" + o.dst.String() + ">\r\n" +
+		"Call-ID: lim-" + id + "\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if _, err := o.conn.WriteTo([]byte(req), o.dst); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// answers reads the statuses of the answers that come, sorted, until none
+// has come for a second.
+func (o optionsSender) answers(t *testing.T) []string {
+	t.Helper()
+	var got []string
+	buf := make([]byte, 4096)
+	for {
+		_ = o.conn.SetReadDeadline(time.Now().Add(time.Second))
+		n, _, err := o.conn.ReadFrom(buf)
+		if err != nil {
+			slices.Sort(got)
+			return got
+		}
+		status, _, _ := strings.Cut(strings.TrimPrefix(string(buf[:n]), "SIP/2.0 "), " ")
+		if status == "503" && !strings.Contains(string(buf[:n]), "Retry-After: 1") {
+			t.Errorf("503 without Retry-After:\n%s", buf[:n])
+		}
+		got = append(got, status)
+	}
+}

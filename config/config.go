@@ -282,6 +282,9 @@ type VoiceChannel struct {
 	HandoffDigit string        `yaml:"handoff_digit" json:"handoff_digit"` // DTMF key that asks for a human; "" = off
 	EndOfSpeech  time.Duration `yaml:"end_of_speech" json:"end_of_speech"` // silence that ends an utterance
 	MaxCalls     int           `yaml:"max_calls" json:"max_calls"`
+	// DrainTimeout is how long calls under way may go on after a stop
+	// (SIGTERM) while new ones are refused; then they are hung up.
+	DrainTimeout time.Duration `yaml:"drain_timeout" json:"drain_timeout"`
 	// Limits bound each source address's request rate; absent = no limits.
 	Limits VoiceLimits `yaml:"limits" json:"limits"`
 	// RingBeforeAnswer lets a call ring (180) this long before the AI

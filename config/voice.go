@@ -50,6 +50,9 @@ func validateVoice(c *checker, v VoiceChannel) {
 		c.addf(k+"max_calls", "must be at least 1")
 	}
 	validateVoiceLimits(c, v.Limits)
+	if v.DrainTimeout < 0 || v.DrainTimeout > time.Hour {
+		c.addf(k+"drain_timeout", "%v must be between 0s and 1h", v.DrainTimeout)
+	}
 	if v.ReferTimeout < time.Second || v.ReferTimeout > 5*time.Minute {
 		c.addf(k+"refer_timeout", "%v must be between 1s and 5m", v.ReferTimeout)
 	}

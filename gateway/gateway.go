@@ -61,6 +61,8 @@ type Gateway struct {
 	// live is everything a reload swaps at once, so a request never sees the
 	// new policy with the old config.
 	live atomic.Pointer[runtime]
+	// draining is set once Run is stopping: /readyz says so.
+	draining atomic.Bool
 
 	httpLn net.Listener
 	http   *http.Server
@@ -277,8 +279,10 @@ func (g *Gateway) SIPAddr(network string) string {
 	return g.sip.Addr(network)
 }
 
-// Run serves until ctx ends, then drains: it stops taking requests, lets
-// those under way finish (up to 10 s), and closes the store.
+// Run serves until ctx ends, then drains: /readyz says so, new calls are
+// refused while those under way go on (up to channels.voice.drain_timeout),
+// then it stops taking requests, lets those under way finish (up to 10 s),
+// hangs up what calls are left and closes the store.
 func (g *Gateway) Run(ctx context.Context) error {
 	if g.httpLn == nil {
 		if err := g.Listen(); err != nil {
@@ -314,6 +318,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	var runErr error
 	select {
 	case <-ctx.Done():
+		g.drainCalls()
 	case runErr = <-errc:
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -335,4 +340,29 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	g.log.Info("switchboard stopped")
 	return runErr
+}
+
+// drainCalls refuses new calls and waits for those under way to end, up to
+// the drain timeout; the web endpoints keep serving meanwhile, /readyz
+// answering "draining" so that a load balancer sends new visitors elsewhere.
+func (g *Gateway) drainCalls() {
+	g.draining.Store(true)
+	if g.sip == nil {
+		return
+	}
+	done := g.sip.Drain()
+	n := g.sip.ActiveCalls()
+	if n == 0 {
+		return
+	}
+	timeout := g.Config().Channels.Voice.DrainTimeout
+	g.log.Info("draining: new calls are refused; waiting for the calls under way", "calls", n, "drain_timeout", timeout)
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-done:
+		g.log.Info("drained: every call has ended")
+	case <-t.C:
+		g.log.Warn("drain timeout: hanging up the calls still under way", "calls", g.sip.ActiveCalls())
+	}
 }

@@ -288,6 +288,29 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
+// Drain stops taking new calls (an INVITE gets 503 with Retry-After, so a
+// dispatcher or carrier tries elsewhere) and returns a channel closed once
+// the calls under way have ended. They go on meanwhile; Serve's end hangs
+// up whatever is left.
+func (s *Server) Drain() <-chan struct{} {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.callWG.Wait()
+		close(done)
+	}()
+	return done
+}
+
+// ActiveCalls is how many admitted calls are under way.
+func (s *Server) ActiveCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls)
+}
+
 func (s *Server) shutdown() {
 	s.mu.Lock()
 	s.draining = true

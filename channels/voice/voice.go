@@ -9,6 +9,7 @@ package voice
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -71,6 +72,11 @@ func (ch *Channel) HandleCall(ctx context.Context, c *sip.Call) {
 	cl := &call{ch: ch, sip: c, live: live, log: log}
 	if err := cl.run(ctx); err != nil && ctx.Err() == nil {
 		log.Warn("call ended with an error", "error", err)
+	}
+	if cl.conv.ID != "" && errors.Is(context.Cause(ctx), sip.ErrServerClosed) {
+		// The gateway stopped with the call up (drain_timeout passed):
+		// whoever reads the conversation must know the caller was cut off.
+		cl.note(ctx, "Call ended by the gateway: it was stopping and the call outlasted its drain timeout.")
 	}
 }
 

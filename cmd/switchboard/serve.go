@@ -36,6 +36,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	go func() {
+		// The first signal starts the drain; from then on the signals'
+		// default applies, so a second one stops the process at once.
+		<-ctx.Done()
+		stop()
+	}()
 	g, err := gateway.New(ctx, opts, log)
 	if err != nil {
 		return err

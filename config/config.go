@@ -287,6 +287,8 @@ type VoiceChannel struct {
 	DrainTimeout time.Duration `yaml:"drain_timeout" json:"drain_timeout"`
 	// Limits bound each source address's request rate; absent = no limits.
 	Limits VoiceLimits `yaml:"limits" json:"limits"`
+	// TCP guards SIP over TCP and TLS; absent = no guards.
+	TCP VoiceTCP `yaml:"tcp" json:"tcp"`
 	// RingBeforeAnswer lets a call ring (180) this long before the AI
 	// answers; 0 answers at once.
 	RingBeforeAnswer time.Duration `yaml:"ring_before_answer" json:"ring_before_answer"`
@@ -310,6 +312,14 @@ type VoiceLimits struct {
 	Options   Rate `yaml:"options" json:"options"`
 	Other     Rate `yaml:"other" json:"other"` // everything but ACK, which is never limited
 	DropAfter int  `yaml:"drop_after" json:"drop_after"`
+}
+
+// VoiceTCP guards the SIP TCP and TLS listeners against connections that
+// hold memory and do nothing.
+type VoiceTCP struct {
+	FirstMessageTimeout time.Duration `yaml:"first_message_timeout" json:"first_message_timeout"`
+	IdleTimeout         time.Duration `yaml:"idle_timeout" json:"idle_timeout"`
+	MaxPerSource        int           `yaml:"max_per_source" json:"max_per_source"`
 }
 
 // VoiceTLS is the optional SIP-over-TLS listener.

@@ -75,6 +75,7 @@ func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
 		{"odd rtp port", "rtp_ports: {min: 20000, max: 29998}", "rtp_ports: {min: 20001, max: 29998}", "rtp_ports:", "channels.voice.rtp_ports: min 20001"},
 		{"limit without burst", "invite: {per_second: 100, burst: 200}", "invite: {per_second: 100, burst: 0}", "invite: {per_second: 100, burst: 0}", "channels.voice.limits.invite: per_second must be 0"},
 		{"long drain", "drain_timeout: 60s", "drain_timeout: 2h", "drain_timeout: 2h", "channels.voice.drain_timeout: 2h0m0s must be between 0s and 1h"},
+		{"short tcp idle", "idle_timeout: 0s, max_per_source", "idle_timeout: 5s, max_per_source", "idle_timeout: 5s", "channels.voice.tcp.idle_timeout: 5s would cut calls"},
 		{"negative drop_after", "drop_after: 20", "drop_after: -1", "drop_after: -1", "channels.voice.limits.drop_after: -1 must be 0 or more"},
 		{"bad digit", `handoff_digit: "0"`, `handoff_digit: "00"`, "handoff_digit:", `channels.voice.handoff_digit: "00" is not one of`},
 		{"unspecified public address", "public_address: 127.0.0.1", "public_address: 0.0.0.0", "public_address: 0.0.0.0", "channels.voice.public_address:"},

@@ -50,6 +50,11 @@ func validateVoice(c *checker, v VoiceChannel) {
 		c.addf(k+"max_calls", "must be at least 1")
 	}
 	validateVoiceLimits(c, v.Limits)
+	if t := v.TCP; t.FirstMessageTimeout < 0 || t.IdleTimeout < 0 || t.MaxPerSource < 0 {
+		c.addf(k+"tcp", "timeouts and max_per_source must be 0 (off) or more")
+	} else if t.IdleTimeout > 0 && t.IdleTimeout < time.Minute {
+		c.addf(k+"tcp.idle_timeout", "%v would cut calls whose signalling is quiet; 0 (off) or at least 1m", t.IdleTimeout)
+	}
 	if v.DrainTimeout < 0 || v.DrainTimeout > time.Hour {
 		c.addf(k+"drain_timeout", "%v must be between 0s and 1h", v.DrainTimeout)
 	}

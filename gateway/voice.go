@@ -42,6 +42,7 @@ func (g *Gateway) newVoice(ctx context.Context, cfg *config.Config) error {
 		UDP: cfg.Listen.SIP, TCP: cfg.Listen.SIP,
 		TLS: v.TLS.Listen, CertFile: cfg.ResolvePath(v.TLS.CertFile), KeyFile: cfg.ResolvePath(v.TLS.KeyFile),
 		Trunks: trunks, Outbound: v.Outbound, UserAgent: "Switchboard", MaxCalls: v.MaxCalls, Limits: sipLimits(v.Limits),
+		TCPGuard:   sip.TCPLimits{FirstMessage: v.TCP.FirstMessageTimeout, Idle: v.TCP.IdleTimeout, MaxPerSource: v.TCP.MaxPerSource},
 		PublicHost: v.PublicAddress,
 	}, g.voice, g.reg, g.log.With("component", "sip"))
 	if err != nil {
@@ -110,6 +111,7 @@ func voiceRestartKeys(old, cfg config.VoiceChannel) []string {
 	changed("rtp_ports", old.RTPPorts != cfg.RTPPorts)
 	changed("max_calls", old.MaxCalls != cfg.MaxCalls)
 	changed("limits", old.Limits != cfg.Limits)
+	changed("tcp", old.TCP != cfg.TCP)
 	changed("outbound", old.Outbound != cfg.Outbound)
 	changed("stt", old.STT != cfg.STT)
 	changed("tts", old.TTS != cfg.TTS)

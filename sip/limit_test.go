@@ -1,8 +1,10 @@
 package sip
 
 import (
+	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -133,4 +135,70 @@ func (o optionsSender) answers(t *testing.T) []string {
 		}
 		got = append(got, status)
 	}
+}
+
+// Connections that send nothing are closed after FirstMessage, one source
+// cannot hold more than MaxPerSource, and another source's request over
+// TCP is answered all along.
+func TestTCPGuards(t *testing.T) {
+	s := startServer(t, Config{TCPGuard: TCPLimits{FirstMessage: 300 * time.Millisecond, MaxPerSource: 3}}, nil)
+	addr := s.Addr("tcp")
+	var idle []net.Conn
+	for range 3 {
+		idle = append(idle, tcpFrom(t, "127.0.0.2", addr))
+	}
+	over := tcpFrom(t, "127.0.0.2", addr)
+	if !closedByPeer(over) {
+		t.Error("a fourth connection from one source stayed open")
+	}
+	for i, c := range idle {
+		if !closedByPeer(c) {
+			t.Errorf("silent connection %d was not closed", i)
+		}
+	}
+	eventually(t, "the closes counted", func() bool {
+		return toFloat(s.metrics.tcpClosed.WithLabelValues("per_source")) == 1 &&
+			toFloat(s.metrics.tcpClosed.WithLabelValues("first_message")) == 3
+	})
+
+	// A trunk that talks is answered, and its connection stays open past
+	// the first-message bound.
+	c := tcpFrom(t, "127.0.0.1", addr)
+	for i := range 2 {
+		local := c.LocalAddr().String()
+		id := "tcp-guard-" + strconv.Itoa(i)
+		req := "OPTIONS sip:" + addr + ";transport=tcp SIP/2.0\r\n" +
+			"Via: SIP/2.0/TCP " + local + ";branch=z9hG4bK-" + id + "\r\n" +
+			"From: <sip:probe@" + local + ">;tag=1\r\nTo: <sip:" + addr + ">\r\n" +
+			"Call-ID: " + id + "\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+		if _, err := c.Write([]byte(req)); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(waitFor))
+		buf := make([]byte, 4096)
+		n, err := c.Read(buf)
+		if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 200") {
+			t.Fatalf("request %d answered %q, %v", i, buf[:n], err)
+		}
+		time.Sleep(400 * time.Millisecond) // past FirstMessage: only silent connections are cut
+	}
+}
+
+func tcpFrom(t *testing.T, ip, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// closedByPeer reports whether the peer closes c (a read ends without
+// data) before waitFor.
+func closedByPeer(c net.Conn) bool {
+	_ = c.SetReadDeadline(time.Now().Add(waitFor))
+	n, err := c.Read(make([]byte, 1))
+	return n == 0 && err != nil && !errors.Is(err, os.ErrDeadlineExceeded)
 }

@@ -23,7 +23,7 @@ type listeners struct {
 	udpLaddr sip.Addr                   // our UDP socket, so requests leave from it
 }
 
-func (l *listeners) bind(ctx context.Context, cfg Config, tlsConf *tls.Config) error {
+func (l *listeners) bind(ctx context.Context, cfg Config, tlsConf *tls.Config, m *metrics) error {
 	var lc net.ListenConfig
 	var err error
 	if cfg.UDP != "" {
@@ -36,6 +36,7 @@ func (l *listeners) bind(ctx context.Context, cfg Config, tlsConf *tls.Config) e
 			l.close()
 			return fmt.Errorf("sip tcp listen: %w", err)
 		}
+		l.tcp = guardListener(l.tcp, cfg.TCPGuard, m)
 	}
 	if cfg.TLS != "" {
 		inner, err := lc.Listen(ctx, "tcp", cfg.TLS)
@@ -43,7 +44,9 @@ func (l *listeners) bind(ctx context.Context, cfg Config, tlsConf *tls.Config) e
 			l.close()
 			return fmt.Errorf("sip tls listen: %w", err)
 		}
-		l.tls = tls.NewListener(inner, tlsConf)
+		// Guarded outside TLS: the first-message bound covers the
+		// handshake too, and reads see the requests in the clear.
+		l.tls = guardListener(tls.NewListener(inner, tlsConf), cfg.TCPGuard, m)
 	}
 	l.bound = true
 	return nil

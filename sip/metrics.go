@@ -31,6 +31,7 @@ type metrics struct {
 	refers     *prometheus.CounterVec
 	dials      *prometheus.CounterVec
 	limited    *prometheus.CounterVec
+	tcpClosed  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -63,8 +64,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "switchboard_sip_limited_total",
 			Help: "Requests over their source's rate, by method (invite, register, options, other) and action (refused = 503, dropped = no answer).",
 		}, []string{"method", "action"}),
+		tcpClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_sip_tcp_closed_total",
+			Help: "TCP and TLS connections closed by the edge's guards, by reason (per_source = over the source's bound, first_message = no request head in time, idle).",
+		}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.rejected, m.challenges, m.calls, m.active, m.refers, m.dials, m.limited} {
+	for _, c := range []prometheus.Collector{m.rejected, m.challenges, m.calls, m.active, m.refers, m.dials, m.limited, m.tcpClosed} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

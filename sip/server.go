@@ -40,6 +40,8 @@ type Config struct {
 	MaxCalls  int    // admitted calls at once; beyond it INVITEs get 503. 0 = no limit
 	// Limits bound each source address's request rate; zero = no limits.
 	Limits Limits
+	// TCP guards the TCP and TLS listeners; zero = no guards.
+	TCPGuard TCPLimits
 
 	// PublicHost is the host or IP put in Contact and Via; default the
 	// listen IP, or the address of the default route's interface when
@@ -220,7 +222,7 @@ func (s *Server) Listen(ctx context.Context) error {
 	if s.net.bound {
 		return nil
 	}
-	if err := s.net.bind(ctx, s.cfg, s.tlsConf); err != nil {
+	if err := s.net.bind(ctx, s.cfg, s.tlsConf, s.metrics); err != nil {
 		return err
 	}
 	host, err := s.publicHost()

@@ -162,6 +162,12 @@ func (c *Call) Answer(ctx context.Context, local Local) (Answer, error) {
 	res := c.srv.okSDP(c.invite, sdp, c.contact)
 	c.dlg.InviteResponse = res // sipgo builds our in-dialog requests' From from it
 	ack, err := c.awaitACK(ctx, c.tx, res, c.markOKSent)
+	if errors.Is(err, ErrUDPTooLarge) && !c.wasOKSent() {
+		// The 200 OK does not fit a datagram and sipgo will not send it:
+		// say so in a final response that fits, never leave the caller
+		// with 100 Trying alone.
+		return Answer{}, c.failAnswer(sdpError(513, warnMisc, err, "the answer does not fit a UDP datagram; call over TCP"))
+	}
 	if err == nil && len(offer) == 0 {
 		ans, err = ParseAnswer(sdp, ack.Body())
 	}
@@ -179,6 +185,12 @@ func (c *Call) Answer(ctx context.Context, local Local) (Answer, error) {
 	c.mu.Unlock()
 	c.settle()
 	return ans, nil
+}
+
+func (c *Call) wasOKSent() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.okSent
 }
 
 func (c *Call) markOKSent() {

@@ -529,3 +529,82 @@ func TestReferFromTheCallerRefused(t *testing.T) {
 	}
 	waitDone(t, c.Done(), "call")
 }
+
+// Over UDP, an INVITE whose offer has 300 m= lines (8 KB, under the 16 KiB
+// bound) gets a final 488, not only 100 Trying and then silence.
+func TestManyMediaLinesAnsweredOverUDP(t *testing.T) {
+	s := startServer(t, Config{}, newAnswering())
+	conn, err := net.Dial("udp", s.Addr("udp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	body := manyStreams(300)
+	invite := "INVITE sip:+15550100@" + s.Addr("udp") + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bKmlines\r\n" +
+		"From: <sip:+15551230000@127.0.0.1>;tag=mlines\r\nTo: <sip:+15550100@127.0.0.1>\r\n" +
+		"Call-ID: many-media-lines\r\nCSeq: 1 INVITE\r\nContact: <sip:uac@" + local + ">\r\nMax-Forwards: 70\r\n" +
+		"Content-Type: application/sdp\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	if _, err := conn.Write([]byte(invite)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 65535)
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(waitFor))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no final response: %v", err)
+		}
+		if line, _, _ := strings.Cut(string(buf[:n]), "\r\n"); !strings.HasPrefix(line, "SIP/2.0 1") {
+			if !strings.HasPrefix(line, "SIP/2.0 488") {
+				t.Fatalf("final response %q, want 488", line)
+			}
+			return
+		}
+	}
+}
+
+// A 200 OK that would not fit a UDP datagram (it copies the INVITE's 30
+// Record-Route headers, RFC 3261 §12.1.1) becomes a 513: a final answer
+// the caller hears, never 100 Trying and then silence.
+func TestTooLargeAnswerOverUDPIs513(t *testing.T) {
+	h := newAnswering()
+	s := startServer(t, Config{}, h)
+	conn, err := net.Dial("udp", s.Addr("udp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	body := string(readOffer(t, "twilio.sdp"))
+	var rr strings.Builder
+	for i := range 30 {
+		rr.WriteString("Record-Route: <sip:proxy-" + strconv.Itoa(i) + ".carrier.example.net:5060;lr;transport=udp>\r\n")
+	}
+	invite := "INVITE sip:+15550100@" + s.Addr("udp") + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bKbig200\r\n" + rr.String() +
+		"From: <sip:+15551230000@127.0.0.1>;tag=big200\r\nTo: <sip:+15550100@127.0.0.1>\r\n" +
+		"Call-ID: big-200\r\nCSeq: 1 INVITE\r\nContact: <sip:uac@" + local + ">\r\nMax-Forwards: 70\r\n" +
+		"Content-Type: application/sdp\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	if _, err := conn.Write([]byte(invite)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 65535)
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(waitFor))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no final response: %v", err)
+		}
+		if line, _, _ := strings.Cut(string(buf[:n]), "\r\n"); !strings.HasPrefix(line, "SIP/2.0 1") {
+			if !strings.HasPrefix(line, "SIP/2.0 513") {
+				t.Fatalf("final response %q, want 513", line)
+			}
+			break
+		}
+	}
+	if r := recv(t, h.answers, "answer"); r.err == nil {
+		t.Error("Answer succeeded although its 200 OK could not be sent")
+	}
+}

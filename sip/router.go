@@ -114,10 +114,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction, trunk stri
 	select {
 	case <-c.final:
 	case <-tx.Done():
-		c.mu.Lock()
-		okSent := c.okSent
-		c.mu.Unlock()
-		if okSent {
+		if c.wasOKSent() {
 			// The transaction's Timer L and our wait for the ACK both
 			// run 64*T1 from the 200 OK; whichever ends first, the cause
 			// is the missing ACK.
@@ -192,7 +189,12 @@ func (s *Server) respondError(req *sip.Request, tx sip.ServerTransaction, err er
 		res.AppendHeader(sip.NewHeader("Warning", warning))
 	}
 	if serr := tx.Respond(res); serr != nil {
-		return errors.Join(err, serr)
+		// A transaction that failed on its transport (a 2xx too large for
+		// UDP) takes no more responses: send this one statelessly, so the
+		// caller still gets a final answer.
+		if werr := s.sipSrv.WriteResponse(res); werr != nil {
+			return errors.Join(err, serr, werr)
+		}
 	}
 	return err
 }
@@ -214,6 +216,7 @@ var reasons = map[int]string{
 	400: "Bad Request", 403: "Forbidden", 405: "Method Not Allowed", 408: "Request Timeout",
 	415: "Unsupported Media Type", 480: "Temporarily Unavailable", 481: "Call/Transaction Does Not Exist",
 	486: "Busy Here", 487: "Request Terminated", 488: "Not Acceptable Here", 489: "Bad Event",
+	513: "Message Too Large",
 	491: "Request Pending", 500: "Server Internal Error", 503: "Service Unavailable", 603: "Decline",
 }
 

@@ -13,6 +13,10 @@ import (
 // MaxSDPSize bounds an offer's body; larger offers are refused with 400.
 const MaxSDPSize = 16 << 10
 
+// MaxMediaLines bounds an offer's m= lines: a call has one audio stream, a
+// browser's offer a few more (video, data) that we reject.
+const MaxMediaLines = 16
+
 // Codec is an audio codec the gateway speaks.
 type Codec struct {
 	Name        string // encoding name as in rtpmap, e.g. "PCMU"
@@ -75,6 +79,12 @@ func Negotiate(offer []byte, local Local) (Answer, error) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(string(offer)); err != nil {
 		return Answer{}, sdpError(400, warnMisc, ErrSDPMalformed, err.Error())
+	}
+	if n := len(sd.MediaDescriptions); n > MaxMediaLines {
+		// The answer repeats every m= line (RFC 3264 §6): hundreds of them
+		// make a 200 OK no UDP datagram carries, and the caller would hear
+		// nothing at all.
+		return Answer{}, sdpError(488, warnMisc, ErrSDPTooLarge, fmt.Sprintf("%d media lines, at most %d", n, MaxMediaLines))
 	}
 	idx, chosen, err := pickAudio(&sd, local)
 	if err != nil {

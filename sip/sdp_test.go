@@ -317,3 +317,19 @@ func FuzzNegotiate(f *testing.F) {
 		}
 	})
 }
+
+// An offer with hundreds of m= lines is refused with 488: its answer would
+// repeat every one and fit no UDP datagram.
+func TestNegotiateBoundsMediaLines(t *testing.T) {
+	_, err := Negotiate([]byte(manyStreams(300)), local4)
+	checkRefusal(t, err, 488, ErrSDPTooLarge, "300 media lines")
+	if _, err := Negotiate([]byte(manyStreams(MaxMediaLines-1)), local4); err != nil {
+		t.Errorf("%d media lines: %v", MaxMediaLines, err)
+	}
+}
+
+// manyStreams is an offer of one audio stream and n-1 video streams.
+func manyStreams(n int) string {
+	return "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n" +
+		strings.Repeat("m=video 5002 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n", n-1)
+}

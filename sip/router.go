@@ -57,12 +57,26 @@ func (s *Server) refuse(req *sip.Request, tx sip.ServerTransaction, v verdict) {
 		res := s.response(req, 401, "Unauthorized", nil)
 		res.AppendHeader(sip.NewHeader("WWW-Authenticate", v.challenge))
 		s.send(tx, res)
+		endRefusal(req, tx)
 		return
 	}
 	s.metrics.rejected.WithLabelValues(v.reason).Inc()
 	s.rejectLog.Log(slog.LevelWarn, "sip request refused", "method", string(req.Method),
 		"source", req.MessageData.Source(), "transport", req.Transport(), "reason", v.reason, "detail", v.detail)
 	s.respond(req, tx, 403, "Forbidden")
+	endRefusal(req, tx)
+}
+
+// endRefusal ends the transaction of a refused request at once. Over UDP
+// an INVITE's non-2xx answer is otherwise resent until Timer H, about ten
+// datagrams for one: a reflector for whoever forges the source address.
+// A real caller ACKs the one answer (the ACK matches nothing and is
+// dropped), or resends its INVITE if that answer was lost and gets it
+// again.
+func endRefusal(req *sip.Request, tx sip.ServerTransaction) {
+	if req.IsInvite() && strings.EqualFold(req.Transport(), "UDP") {
+		tx.Terminate()
+	}
 }
 
 // onOptions answers trunk health checks with what we accept.

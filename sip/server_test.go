@@ -286,3 +286,41 @@ func TestNewServerRejectsBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// One INVITE from a source outside every trunk gets one 403 over UDP, not
+// a 403 resent until Timer H (a reflector for forged sources).
+func TestRefusedInviteIsAnsweredOnce(t *testing.T) {
+	t1, t2, t4 := sip.T1, sip.T2, sip.T4
+	sip.SetTimers(20*time.Millisecond, 80*time.Millisecond, 100*time.Millisecond)
+	t.Cleanup(func() { sip.SetTimers(t1, t2, t4) })
+	s := startServer(t, Config{Trunks: []Trunk{{Name: "elsewhere", Allow: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}}}}, nil)
+	conn, err := net.Dial("udp", s.Addr("udp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	invite := "INVITE sip:+15550100@" + s.Addr("udp") + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bKreflect\r\n" +
+		"From: <sip:+15551230000@127.0.0.1>;tag=reflect\r\nTo: <sip:+15550100@127.0.0.1>\r\n" +
+		"Call-ID: reflect\r\nCSeq: 1 INVITE\r\nContact: <sip:uac@" + local + ">\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if _, err := conn.Write([]byte(invite)); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	buf := make([]byte, 65535)
+	for {
+		// Timer H is 64*T1 = 1.28 s here: retransmissions would come well
+		// within it.
+		_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			break
+		}
+		line, _, _ := strings.Cut(string(buf[:n]), "\r\n")
+		got = append(got, line)
+	}
+	if len(got) != 1 || !strings.HasPrefix(got[0], "SIP/2.0 403") {
+		t.Errorf("answers %q, want one 403", got)
+	}
+}

@@ -324,3 +324,34 @@ func TestRefusedInviteIsAnsweredOnce(t *testing.T) {
 		t.Errorf("answers %q, want one 403", got)
 	}
 }
+
+// Nothing registers here: a REGISTER from a trunk gets 405 with Allow,
+// from anywhere else 403, and neither creates anything.
+func TestRegisterRefused(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		trunks []Trunk
+		status int
+	}{
+		{"from a trunk", nil, 405},
+		{"from an unknown source", []Trunk{{Name: "carrier", Allow: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}}}, 403},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startServer(t, Config{Trunks: tt.trunks}, nil)
+			req := sip.NewRequest(sip.REGISTER, s.uri(t, "", "udp"))
+			res, err := newPeer(t, "udp").cli.Do(ctxFor(t), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.StatusCode != tt.status {
+				t.Fatalf("REGISTER answered %d, want %d", res.StatusCode, tt.status)
+			}
+			if tt.status == 405 && res.GetHeader("Allow") == nil {
+				t.Error("405 without Allow")
+			}
+			if s.ActiveCalls() != 0 {
+				t.Error("a REGISTER made a call")
+			}
+		})
+	}
+}

@@ -81,6 +81,20 @@ type Store interface {
 	// the AI could not answer. A negative limit is ErrInvalid.
 	Unanswered(ctx context.Context, since time.Time, limit int) ([]Message, error)
 
+	// CallStarted records a call under way (an existing CallID is
+	// replaced); SeenAt defaults to StartedAt, StartedAt to now. An empty
+	// CallID or Instance, or an unknown channel, is ErrInvalid.
+	CallStarted(ctx context.Context, c LiveCall) error
+	// CallEnded forgets the call; an unknown id is no error.
+	CallEnded(ctx context.Context, callID string) error
+	// TouchCalls sets SeenAt of every call of instance to at: the
+	// instance's heartbeat.
+	TouchCalls(ctx context.Context, instance string, at time.Time) error
+	// TakeStaleCalls removes and returns at most limit calls last seen
+	// before before, oldest first. Of concurrent takers (instances) each
+	// call goes to one. A limit below 1 is ErrInvalid.
+	TakeStaleCalls(ctx context.Context, before time.Time, limit int) ([]LiveCall, error)
+
 	// LockConversation waits until nobody else holds the conversation's
 	// lock, in this process or in any other instance on the same database,
 	// and takes it, so that the turns of one conversation run one at a

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"HandoffsSince", testHandoffsSince},
 		{"Unanswered", testUnanswered},
 		{"Timestamps", testTimestamps},
+		{"LiveCalls", testLiveCalls},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) { s.run(t, open) })

@@ -192,3 +192,16 @@ func Since(since time.Time) time.Time {
 	}
 	return t
 }
+
+// LiveCall checks c and fills in its times before it is recorded.
+func LiveCall(c store.LiveCall, now time.Time) (store.LiveCall, error) {
+	if c.CallID == "" || c.Instance == "" || !c.Channel.Valid() {
+		return c, fmt.Errorf("live call %q on %q of instance %q: %w", c.CallID, c.Channel, c.Instance, store.ErrInvalid)
+	}
+	if err := noNUL("live call", c.CallID, c.Instance); err != nil {
+		return c, err
+	}
+	c.StartedAt = orNow(c.StartedAt, now)
+	c.SeenAt = orNow(c.SeenAt, c.StartedAt)
+	return c, nil
+}

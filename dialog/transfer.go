@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"switchboard/store"
 )
@@ -31,19 +32,7 @@ func (c *Conductor) TransferFailed(ctx context.Context, h store.Handoff, why str
 		return store.Message{}, fmt.Errorf("transfer failed: %w", err)
 	}
 	defer unlock()
-	err = c.store.ReturnToAI(ctx, h.ConversationID, "")
-	if err != nil && !errors.Is(err, store.ErrWrongState) {
-		return store.Message{}, fmt.Errorf("transfer failed: %w", err)
-	}
-	followUp := h
-	followUp.ID, followUp.Status, followUp.Target = 0, store.HandoffFollowUp, "callback"
-	followUp.Summary = h.Summary + " (live transfer failed: " + why + "; call the customer back)"
-	if _, err := c.store.RequestHandoff(ctx, followUp); err != nil {
-		return store.Message{}, fmt.Errorf("record callback: %w", err)
-	}
-	if _, _, err := c.store.AppendMessage(ctx, store.Message{
-		ConversationID: h.ConversationID, Role: store.RoleSystem, Text: "Transfer failed: " + why + ". Callback recorded.",
-	}); err != nil {
+	if err := c.recordCallback(ctx, h, "live transfer failed: "+why, "Transfer failed: "+why+". Callback recorded."); err != nil {
 		return store.Message{}, fmt.Errorf("transfer failed: %w", err)
 	}
 	text := c.live().Handoff.Messages.TransferFailed
@@ -53,6 +42,67 @@ func (c *Conductor) TransferFailed(ctx context.Context, h store.Handoff, why str
 	}
 	c.log.Info("transfer failed, callback recorded", "conversation_id", h.ConversationID, "why", why)
 	return msg, nil
+}
+
+// recordCallback gives the conversation back to the AI (its handoff can no
+// longer be met live), records a callback follow-up with h's context, and
+// notes it in the transcript. The caller holds the conversation's lock.
+func (c *Conductor) recordCallback(ctx context.Context, h store.Handoff, why, note string) error {
+	err := c.store.ReturnToAI(ctx, h.ConversationID, "")
+	if err != nil && !errors.Is(err, store.ErrWrongState) {
+		return err
+	}
+	followUp := h
+	followUp.ID, followUp.Status, followUp.Target = 0, store.HandoffFollowUp, "callback"
+	followUp.Summary = h.Summary + " (" + why + "; call the customer back)"
+	if _, err := c.store.RequestHandoff(ctx, followUp); err != nil {
+		return fmt.Errorf("record callback: %w", err)
+	}
+	if _, _, err := c.store.AppendMessage(ctx, store.Message{ConversationID: h.ConversationID, Role: store.RoleSystem, Text: note}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// CallAbandoned closes the conversation of a call whose instance died
+// (killed, its machine lost) and that another instance, or the same one
+// restarted, found: the transcript says the caller was cut off and when it
+// was noticed, and a handoff still waiting for its live transfer becomes a
+// callback follow-up, so nothing stays pending for ever.
+func (c *Conductor) CallAbandoned(ctx context.Context, id store.ConversationID, noticed time.Time) error {
+	unlock, err := c.store.LockConversation(ctx, id)
+	if err != nil {
+		return fmt.Errorf("call abandoned: %w", err)
+	}
+	defer unlock()
+	note := "Call ended: abandoned. The gateway instance handling it stopped unexpectedly; noticed " +
+		noticed.UTC().Format(time.RFC3339) + "."
+	if err := c.Note(ctx, id, note); err != nil {
+		return fmt.Errorf("call abandoned: %w", err)
+	}
+	conv, err := c.store.Conversation(ctx, id)
+	if err != nil {
+		return fmt.Errorf("call abandoned: %w", err)
+	}
+	if conv.State != store.StatePendingHuman {
+		return nil
+	}
+	hs, err := c.store.Handoffs(ctx, id)
+	if err != nil {
+		return fmt.Errorf("call abandoned: %w", err)
+	}
+	for i := len(hs) - 1; i >= 0; i-- {
+		if hs[i].Status == store.HandoffPending {
+			err := c.recordCallback(ctx, hs[i], "the call was cut off before the transfer",
+				"The transfer never went out: callback recorded.")
+			if err != nil {
+				return fmt.Errorf("call abandoned: %w", err)
+			}
+			c.log.Info("abandoned call's handoff became a callback", "conversation_id", id)
+			break
+		}
+	}
+	return nil
 }
 
 // GapMissingTool means the AI understood the request but has no tool to

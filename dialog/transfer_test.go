@@ -2,7 +2,10 @@ package dialog_test
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"switchboard/dialog"
 	"switchboard/handoff"
@@ -73,5 +76,59 @@ func TestTransferFailedRecordsCallback(t *testing.T) {
 	msgs, _ := r.store.Messages(ctx, id)
 	if last := msgs[len(msgs)-1]; last.Role != store.RoleSystem || last.Text != "Transferred by REFER" {
 		t.Fatalf("last message = %+v", last)
+	}
+}
+
+// A call whose instance died: the transcript says it was cut off, and a
+// handoff still waiting for its transfer becomes a callback; a call in
+// the AI's hands only gets the note.
+func TestCallAbandoned(t *testing.T) {
+	ctx := context.Background()
+	noticed := time.Date(2026, 12, 8, 3, 0, 0, 0, time.UTC)
+	r := newRig(t, "quick")
+
+	waiting := r.conversation(t, "voice")
+	out := r.say(t, waiting, "I want to speak to a human agent", "")
+	if out.Handoff == nil {
+		t.Fatalf("no handoff: %+v", out)
+	}
+	if err := r.turns.CallAbandoned(ctx, waiting, noticed); err != nil {
+		t.Fatal(err)
+	}
+	if st := r.state(t, waiting); st != store.StateAI {
+		t.Errorf("state %s after the abandon, want ai (nothing left pending)", st)
+	}
+	hs, err := r.store.Handoffs(ctx, waiting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) != 2 || hs[0].Status != store.HandoffReturned || hs[1].Status != store.HandoffFollowUp || hs[1].Target != "callback" {
+		t.Errorf("handoffs %+v, want the pending one returned and a callback follow-up", hs)
+	}
+	msgs, _ := r.store.Messages(ctx, waiting)
+	var notes []string
+	for _, m := range msgs {
+		if m.Role == store.RoleSystem {
+			notes = append(notes, m.Text)
+		}
+	}
+	if !slices.ContainsFunc(notes, func(s string) bool {
+		return strings.Contains(s, "abandoned") && strings.Contains(s, "2026-12-08T03:00:00Z")
+	}) ||
+		!slices.ContainsFunc(notes, func(s string) bool { return strings.Contains(s, "callback recorded") }) {
+		t.Errorf("notes %q, want the abandon with its time and the callback", notes)
+	}
+
+	talking := r.conversation(t, "voice")
+	r.say(t, talking, "Where is my order?", "")
+	if err := r.turns.CallAbandoned(ctx, talking, noticed); err != nil {
+		t.Fatal(err)
+	}
+	if hs, _ := r.store.Handoffs(ctx, talking); len(hs) != 0 {
+		t.Errorf("handoffs %+v for a call the AI had, want none", hs)
+	}
+	msgs, _ = r.store.Messages(ctx, talking)
+	if last := msgs[len(msgs)-1]; last.Role != store.RoleSystem || !strings.Contains(last.Text, "abandoned") {
+		t.Errorf("last message %+v, want the abandon note", last)
 	}
 }

@@ -40,6 +40,7 @@ func openBus(ctx context.Context, cfg *config.Config, instance string, g *Gatewa
 func (g *Gateway) runBackground(ctx context.Context) <-chan struct{} {
 	var wg sync.WaitGroup
 	wg.Go(func() { g.presence.Run(ctx) })
+	wg.Go(func() { g.reapCalls(ctx) })
 	wg.Go(func() {
 		if err := g.outbox.Run(ctx); err != nil {
 			g.log.Error("outbox delivery stopped", "error", err)

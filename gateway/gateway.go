@@ -57,6 +57,7 @@ type Gateway struct {
 	voice    *voice.Channel
 	sip      *sip.Server // nil when the voice channel is off
 	now      func() time.Time
+	started  time.Time
 
 	// live is everything a reload swaps at once, so a request never sees the
 	// new policy with the old config.
@@ -99,7 +100,8 @@ func New(ctx context.Context, opts Options, log *slog.Logger) (*Gateway, error) 
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	g := &Gateway{opts: opts, log: log, reg: reg, metrics: newMetrics(reg), store: st, now: time.Now, instance: newInstanceName()}
+	g := &Gateway{opts: opts, log: log, reg: reg, metrics: newMetrics(reg), store: st, now: time.Now, instance: newInstanceName(),
+		started: time.Now()}
 	g.live.Store(rt)
 	if err := g.wire(ctx, cfg); err != nil {
 		g.closeAll()

@@ -37,7 +37,8 @@ func (g *Gateway) newVoice(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	g.voice = voice.New(voice.Options{Store: g.store, Turns: g.turns, Ports: ports, STT: stt, TTS: tts,
-		Live: g.voiceLive, Metrics: voice.NewMetrics(g.reg), Log: g.log.With("channel", "voice"), Now: g.now})
+		Live: g.voiceLive, Metrics: voice.NewMetrics(g.reg), Log: g.log.With("channel", "voice"), Now: g.now,
+		Instance: g.instance})
 	g.sip, err = sip.NewServer(sip.Config{
 		UDP: cfg.Listen.SIP, TCP: cfg.Listen.SIP,
 		TLS: v.TLS.Listen, CertFile: cfg.ResolvePath(v.TLS.CertFile), KeyFile: cfg.ResolvePath(v.TLS.KeyFile),

@@ -48,6 +48,9 @@ type Options struct {
 	// (the end of the caller's speech to the reply's first audio): for
 	// benchmarks that want every sample, not histogram buckets.
 	ObserveReply func(time.Duration)
+	// Instance names this gateway in the store's live-call records (so a
+	// call whose instance died is found and closed); "" records none.
+	Instance string
 }
 
 // Channel handles every call; it implements sip.Handler.
@@ -70,6 +73,7 @@ func (ch *Channel) HandleCall(ctx context.Context, c *sip.Call) {
 	live := ch.opts.Live()
 	log := ch.opts.Log.With("call_id", c.ID(), "from", c.From(), "to", c.To())
 	cl := &call{ch: ch, sip: c, live: live, log: log}
+	defer ch.track(ctx, c.ID(), log)()
 	if err := cl.run(ctx); err != nil && ctx.Err() == nil {
 		log.Warn("call ended with an error", "error", err)
 	}
@@ -77,6 +81,24 @@ func (ch *Channel) HandleCall(ctx context.Context, c *sip.Call) {
 		// The gateway stopped with the call up (drain_timeout passed):
 		// whoever reads the conversation must know the caller was cut off.
 		cl.note(ctx, "Call ended by the gateway: it was stopping and the call outlasted its drain timeout.")
+	}
+}
+
+// track records the call as under way on this instance until the returned
+// func runs. A store that fails here costs the call nothing: only its
+// clean-up after a crash.
+func (ch *Channel) track(ctx context.Context, callID string, log *slog.Logger) (done func()) {
+	if ch.opts.Instance == "" {
+		return func() {}
+	}
+	err := ch.opts.Store.CallStarted(ctx, store.LiveCall{CallID: callID, Channel: store.ChannelVoice, Instance: ch.opts.Instance})
+	if err != nil {
+		log.Warn("live call not recorded", "error", err)
+	}
+	return func() {
+		if err := ch.opts.Store.CallEnded(context.WithoutCancel(ctx), callID); err != nil {
+			log.Warn("live call not cleared", "error", err)
+		}
 	}
 }
 

@@ -20,6 +20,17 @@ func (s *Server) route(req *sip.Request, tx sip.ServerTransaction) {
 	if !s.withinLimits(req, tx) {
 		return
 	}
+	if status, reason := checkRequest(req); status != 0 {
+		// Nothing else happens: no dialog, no call, no transaction kept.
+		s.metrics.rejected.WithLabelValues(rejectMalformed).Inc()
+		s.rejectLog.Log(slog.LevelWarn, "sip request refused", "method", string(req.Method),
+			"source", req.MessageData.Source(), "status", status, "reason", reason)
+		if !req.IsAck() {
+			s.respond(req, tx, status, reason)
+		}
+		endRefusal(req, tx)
+		return
+	}
 	key, inDialog := requestDialogKey(req)
 	if inDialog {
 		if d := s.lookup(key); d != nil {
@@ -167,6 +178,9 @@ func isSDP(m interface{ GetHeader(string) sip.Header }) bool {
 // response builds a response to req with our Server header.
 func (s *Server) response(req *sip.Request, status int, reason string, body []byte) *sip.Response {
 	res := sip.NewResponseFromRequest(req, status, reason, body)
+	// sipgo copies the request's version; we speak SIP/2.0 whatever was
+	// asked (a 505 to SIP/7.0 is still a SIP/2.0 response).
+	res.SipVersion = "SIP/2.0"
 	if s.cfg.UserAgent != "" {
 		res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
 	}

@@ -1,0 +1,53 @@
+package sip
+
+import (
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// RFC 3261 §8.1.1: every request carries these.
+var mandatoryHeaders = []string{"Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards"}
+
+// RFC 3261 §7.3.1 and §20: headers that may appear once. sipgo keeps the
+// last From of two, so a second one would silently change who calls.
+var singleHeaders = []string{"Call-ID", "CSeq", "From", "To", "Max-Forwards", "Content-Length"}
+
+// checkRequest applies what RFC 3261 requires of a request and sipgo's
+// parser lets through. It returns 0 when the request may proceed, else the
+// status and a reason phrase that names what is wrong.
+func checkRequest(req *sip.Request) (status int, reason string) {
+	if req.SipVersion != "SIP/2.0" {
+		return 505, "Version Not Supported"
+	}
+	for _, name := range mandatoryHeaders {
+		if len(req.GetHeaders(name)) == 0 {
+			return 400, "Missing " + name + " Header"
+		}
+	}
+	for _, name := range singleHeaders {
+		if len(req.GetHeaders(name)) > 1 {
+			return 400, "Duplicate " + name + " Header"
+		}
+	}
+	if cseq := req.CSeq(); cseq == nil || cseq.MethodName != req.Method {
+		return 400, "CSeq Method Does Not Match"
+	}
+	if !uriChars(req.Recipient.String()) {
+		return 400, "Invalid Request-URI"
+	}
+	if f := req.From(); f == nil || !uriChars(f.Address.String()) {
+		return 400, "Invalid From URI"
+	}
+	if to := req.To(); to == nil || !uriChars(to.Address.String()) {
+		return 400, "Invalid To URI"
+	}
+	return 0, ""
+}
+
+// uriChars reports whether a URI has only characters RFC 3261's grammar
+// allows in one: no space, control character or non-ASCII byte, which
+// must be %-escaped.
+func uriChars(u string) bool {
+	return u != "" && !strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r >= 0x7f })
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
 )
 
 // Stages of a failed REFER, in ReferError.Stage.
@@ -66,12 +67,22 @@ func (c *Call) Refer(ctx context.Context, target string, hs []Header) (err error
 	ctx, stop := mergeCancel(ctx, c.ctx)
 	defer stop()
 
-	c.mu.Lock()
-	req := sip.NewRequest(sip.REFER, *c.target.Clone())
-	c.mu.Unlock()
-	req.AppendHeader(sip.NewHeader("Refer-To", referTo))
-	req.AppendHeader(sip.NewHeader("Referred-By", "<"+c.srv.identity()+">"))
-	res, err := c.do(ctx, req)
+	newRefer := func() *sip.Request {
+		c.mu.Lock()
+		req := sip.NewRequest(sip.REFER, *c.target.Clone())
+		c.mu.Unlock()
+		req.AppendHeader(sip.NewHeader("Refer-To", referTo))
+		req.AppendHeader(sip.NewHeader("Referred-By", "<"+c.srv.identity()+">"))
+		return req
+	}
+	res, err := c.do(ctx, newRefer())
+	if err == nil && (res.StatusCode == 401 || res.StatusCode == 407) {
+		// A carrier that authenticates what we send it challenges the
+		// REFER: answer once with the call's trunk's credentials.
+		if req, ok := c.authorized(newRefer(), res); ok {
+			res, err = c.do(ctx, req)
+		}
+	}
 	switch {
 	case errors.Is(err, sip.ErrTransactionTimeout):
 		return &ReferError{Stage: ReferStageRefer, Status: 408, Reason: "no response to REFER"}
@@ -208,4 +219,35 @@ func ParseSipfrag(body []byte) (status int, reason string, err error) {
 		return 0, "", fmt.Errorf("sipfrag: bad status code %q", quotable(code))
 	}
 	return status, quotable(reason), nil
+}
+
+// authorized adds to req the answer to res's digest challenge (401 or
+// 407) with the credentials of the trunk the call came from; false when
+// the trunk has none or the challenge cannot be answered.
+func (c *Call) authorized(req *sip.Request, res *sip.Response) (*sip.Request, bool) {
+	var user, pass string
+	for _, t := range *c.srv.adm.trunks.Load() {
+		if t.Name == c.trunk {
+			user, pass = t.Username, t.Password
+		}
+	}
+	challengeHeader, answerHeader := "WWW-Authenticate", "Authorization"
+	if res.StatusCode == 407 {
+		challengeHeader, answerHeader = "Proxy-Authenticate", "Proxy-Authorization"
+	}
+	h := res.GetHeader(challengeHeader)
+	if user == "" || pass == "" || h == nil {
+		return nil, false
+	}
+	chal, err := digest.ParseChallenge(h.Value())
+	if err != nil {
+		return nil, false
+	}
+	cred, err := digest.Digest(chal, digest.Options{Method: string(req.Method), URI: req.Recipient.String(),
+		Username: user, Password: pass, Count: 1})
+	if err != nil {
+		return nil, false
+	}
+	req.AppendHeader(sip.NewHeader(answerHeader, cred.String()))
+	return req, true
 }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
 )
 
 // transferee scripts the peer's side of a REFER: the response to the
@@ -221,4 +223,72 @@ func TestReferTooLargeForUDPKeepsCall(t *testing.T) {
 	if err := c.Hangup(ctxFor(t)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A carrier that challenges our REFER (407) gets it again with the call's
+// trunk's credentials, and the transfer goes on; a second challenge is an
+// answer, not a loop.
+func TestReferAnswersADigestChallenge(t *testing.T) {
+	trunk := Trunk{Name: "carrier", Allow: loopback[0].Allow, Username: "switchboard", Password: "s3cret"}
+	for _, tc := range []struct {
+		name     string
+		password string // what the carrier expects
+		wantErr  bool
+	}{
+		{"right credentials", "s3cret", false},
+		{"refused again", "other", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPeer(t, "udp")
+			chal := digest.Challenge{Realm: "carrier.example", Nonce: "n0nce", Algorithm: "MD5", QOP: []string{"auth"}}
+			var refers atomic.Int32
+			p.on(sip.REFER, func(req *sip.Request, tx sip.ServerTransaction) {
+				refers.Add(1)
+				h := req.GetHeader("Proxy-Authorization")
+				if h == nil || !rightAnswer(h.Value(), &chal, req, "switchboard", tc.password) {
+					res := sip.NewResponseFromRequest(req, 407, "Proxy Authentication Required", nil)
+					res.AppendHeader(sip.NewHeader("Proxy-Authenticate", chal.String()))
+					_ = tx.Respond(res)
+					return
+				}
+				_ = tx.Respond(sip.NewResponseFromRequest(req, 202, "Accepted", nil))
+				dlg, err := p.uacs.MatchRequestDialog(req)
+				if err != nil {
+					p.failf("REFER outside the dialog: %v", err)
+					return
+				}
+				ctx, cancel := peerCtx()
+				defer cancel()
+				_, _ = inDialog(ctx, dlg, sip.NOTIFY, []byte("SIP/2.0 200 OK\r\n"),
+					sip.NewHeader("Event", fmt.Sprintf("refer;id=%d", req.CSeq().SeqNo)),
+					sip.NewHeader("Subscription-State", "terminated;reason=noresource"),
+					sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
+			})
+			_, result, _ := referCall(t, func(h *answering) *testServer {
+				return startServer(t, Config{Trunks: []Trunk{trunk}}, h)
+			}, p, ctxFor(t), nil)
+			err := recv(t, result, "Refer")
+			var re *ReferError
+			switch {
+			case !tc.wantErr && err != nil:
+				t.Fatalf("Refer: %v", err)
+			case tc.wantErr && (!errors.As(err, &re) || re.Status != 407):
+				t.Fatalf("Refer: %v, want the second 407", err)
+			}
+			if refers.Load() != 2 {
+				t.Errorf("%d REFERs, want the first and one answer to the challenge", refers.Load())
+			}
+		})
+	}
+}
+
+// rightAnswer checks a digest answer as the carrier would.
+func rightAnswer(value string, chal *digest.Challenge, req *sip.Request, user, pass string) bool {
+	creds, err := digest.ParseCredentials(value)
+	if err != nil || creds.Username != user {
+		return false
+	}
+	want, err := digest.Digest(chal, digest.Options{Method: string(req.Method), URI: creds.URI, Username: user,
+		Password: pass, Cnonce: creds.Cnonce, Count: creds.Nc})
+	return err == nil && want.Response == creds.Response
 }

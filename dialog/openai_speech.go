@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"switchboard/config"
+	"switchboard/internal/openaiapi"
 )
 
 // openAIPCMRate is the rate of OpenAI's "pcm" speech, 24 kHz mono s16le:
@@ -48,13 +49,13 @@ func WithSpeechHTTPClient(c *http.Client) OpenAISpeechOption {
 type speechAPI struct {
 	who     string // "openai stt" or "openai tts", which starts every error
 	client  *openai.Client
-	secrets redactor // applied to every error of client
+	secrets openaiapi.Redactor // applied to every error of client
 	model   string
 	timeout time.Duration
 	sem     *semaphore.Weighted
 }
 
-// newSpeechAPI builds the client (see newOpenAIClient for the key).
+// newSpeechAPI builds the client (see openaiapi.NewClient for the key).
 func newSpeechAPI(who string, cfg config.Speech, opts []OpenAISpeechOption) (speechAPI, error) {
 	switch {
 	case cfg.BaseURL == "" || cfg.Model == "":
@@ -67,7 +68,7 @@ func newSpeechAPI(who string, cfg config.Speech, opts []OpenAISpeechOption) (spe
 		opt(&o)
 	}
 	// The request's timeout bounds dialling too: no connect timeout.
-	client, secrets, err := newOpenAIClient(who, cfg.BaseURL, cfg.APIKeyEnv, httpClientFor(o.httpClient, 0))
+	client, secrets, err := openaiapi.NewClient(who, cfg.BaseURL, cfg.APIKeyEnv, openaiapi.HTTPClient(o.httpClient, 0))
 	if err != nil {
 		return speechAPI{}, err
 	}
@@ -92,7 +93,7 @@ func (a speechAPI) do(ctx context.Context, req func(context.Context) error) (tim
 	wait := time.Since(queued)
 	reqCtx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
-	err := a.secrets.redact(req(reqCtx))
+	err := a.secrets.Redact(req(reqCtx))
 	switch {
 	case err == nil:
 		return wait, nil
@@ -104,7 +105,7 @@ func (a speechAPI) do(ctx context.Context, req func(context.Context) error) (tim
 		}
 		return wait, fmt.Errorf("%s: no answer within %v: %w", a.who, a.timeout, err)
 	}
-	if status := statusOf(err); status != 0 {
+	if status := openaiapi.StatusOf(err); status != 0 {
 		return wait, fmt.Errorf("%s: HTTP %d: %w", a.who, status, err)
 	}
 	return wait, fmt.Errorf("%s: %w", a.who, err)

@@ -10,10 +10,10 @@ import (
 
 	"switchboard/channels/voice"
 	"switchboard/config"
-	"switchboard/dialog"
 	"switchboard/media"
 	_ "switchboard/media/g722" // registers the G.722 codec
 	"switchboard/sip"
+	"switchboard/speech"
 )
 
 // newVoice builds the phone channel and its SIP server. Listen addresses,
@@ -51,26 +51,26 @@ func (g *Gateway) newVoice(ctx context.Context, cfg *config.Config) error {
 
 // speech builds the recogniser and the synthesiser the config names:
 // embedded (pocketsphinx, flite) or an OpenAI-compatible API.
-func (g *Gateway) speech(ctx context.Context, v config.VoiceChannel) (dialog.STT, dialog.TTS, error) {
+func (g *Gateway) speech(ctx context.Context, v config.VoiceChannel) (speech.STT, speech.TTS, error) {
 	var (
-		stt dialog.STT
-		tts dialog.TTS
+		stt speech.STT
+		tts speech.TTS
 		err error
 	)
 	switch v.STT.Kind {
 	case "openai":
-		stt, err = dialog.NewOpenAISTT(v.STT, g.log)
+		stt, err = speech.NewOpenAISTT(v.STT, g.log)
 	default:
-		stt, err = dialog.NewPocketsphinx(dialog.PocketsphinxConfig{MaxParallel: v.STT.MaxParallel, Log: g.log})
+		stt, err = speech.NewPocketsphinx(speech.PocketsphinxConfig{MaxParallel: v.STT.MaxParallel, Log: g.log})
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("voice: speech recognition: %w", err)
 	}
 	switch v.TTS.Kind {
 	case "openai":
-		tts, err = dialog.NewOpenAITTS(v.TTS, g.log)
+		tts, err = speech.NewOpenAITTS(v.TTS, g.log)
 	default:
-		tts, err = dialog.NewFlite(ctx, dialog.FliteConfig{Voice: v.TTS.Voice, MaxParallel: v.TTS.MaxParallel, Log: g.log})
+		tts, err = speech.NewFlite(ctx, speech.FliteConfig{Voice: v.TTS.Voice, MaxParallel: v.TTS.MaxParallel, Log: g.log})
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("voice: speech synthesis: %w", err)

@@ -1,4 +1,4 @@
-package dialog
+package speech
 
 import (
 	"bytes"
@@ -31,17 +31,17 @@ const (
 	openAITTSCache     = 8 << 20 // bytes of audio kept for repeated sentences
 )
 
-// OpenAISpeechOption sets an optional part of an OpenAI speech provider.
-type OpenAISpeechOption func(*openAISpeechOptions)
+// OpenAIOption sets an optional part of an OpenAI speech provider.
+type OpenAIOption func(*openAIOptions)
 
-type openAISpeechOptions struct {
+type openAIOptions struct {
 	httpClient *http.Client
 }
 
-// WithSpeechHTTPClient makes the provider talk through a copy of c, such as
+// WithHTTPClient makes the provider talk through a copy of c, such as
 // a test server's client; without it the provider builds its own.
-func WithSpeechHTTPClient(c *http.Client) OpenAISpeechOption {
-	return func(o *openAISpeechOptions) { o.httpClient = c }
+func WithHTTPClient(c *http.Client) OpenAIOption {
+	return func(o *openAIOptions) { o.httpClient = c }
 }
 
 // speechAPI is what the OpenAI STT and TTS share: a client for the API,
@@ -56,14 +56,14 @@ type speechAPI struct {
 }
 
 // newSpeechAPI builds the client (see openaiapi.NewClient for the key).
-func newSpeechAPI(who string, cfg config.Speech, opts []OpenAISpeechOption) (speechAPI, error) {
+func newSpeechAPI(who string, cfg config.Speech, opts []OpenAIOption) (speechAPI, error) {
 	switch {
 	case cfg.BaseURL == "" || cfg.Model == "":
 		return speechAPI{}, fmt.Errorf("%s: base_url and model are required", who)
 	case cfg.Timeout <= 0:
 		return speechAPI{}, fmt.Errorf("%s: timeout must be positive", who)
 	}
-	var o openAISpeechOptions
+	var o openAIOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -124,9 +124,9 @@ type OpenAISTT struct {
 
 var _ STT = (*OpenAISTT)(nil)
 
-// NewOpenAISTT builds the recogniser from the channel's stt config (kind
+// NewOpenAISTT builds the recogniser from the speech.stt config (kind
 // openai); log nil discards.
-func NewOpenAISTT(cfg config.Speech, log *slog.Logger, opts ...OpenAISpeechOption) (*OpenAISTT, error) {
+func NewOpenAISTT(cfg config.Speech, log *slog.Logger, opts ...OpenAIOption) (*OpenAISTT, error) {
 	api, err := newSpeechAPI("openai stt", cfg, opts)
 	if err != nil {
 		return nil, err
@@ -190,9 +190,9 @@ type OpenAITTS struct {
 
 var _ TTS = (*OpenAITTS)(nil)
 
-// NewOpenAITTS builds the synthesizer from the channel's tts config (kind
+// NewOpenAITTS builds the synthesizer from the speech.tts config (kind
 // openai); log nil discards.
-func NewOpenAITTS(cfg config.Speech, log *slog.Logger, opts ...OpenAISpeechOption) (*OpenAITTS, error) {
+func NewOpenAITTS(cfg config.Speech, log *slog.Logger, opts ...OpenAIOption) (*OpenAITTS, error) {
 	api, err := newSpeechAPI("openai tts", cfg, opts)
 	if err != nil {
 		return nil, err

@@ -3,39 +3,16 @@ package dialog_test
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"switchboard/config"
 	"switchboard/dialog"
 	"switchboard/dialog/dialogtest"
+	"switchboard/dialog/openaitest"
 )
-
-// echoingServer answers every request with status and a body made by
-// answer from the request's Authorization header, as a provider or a proxy
-// that echoes what it was sent would.
-func echoingServer(t *testing.T, status int, answer func(auth string) string) (*httptest.Server, *atomic.Int64) {
-	t.Helper()
-	var requests atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		_, _ = io.Copy(io.Discard, r.Body)
-		body := answer(r.Header.Get("Authorization"))
-		if strings.HasPrefix(body, "{") {
-			w.Header().Set("Content-Type", "application/json")
-		}
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &requests
-}
 
 // A provider that echoes the API key in its error must not put the key in
 // the gateway's log, nor in the errors it returns: neither the configured
@@ -67,7 +44,7 @@ func TestOpenAIProviderErrorsAreLoggedWithoutCredentials(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv(testKeyEnv, tt.key)
-			srv, requests := echoingServer(t, tt.status, tt.answer)
+			srv, requests := openaitest.Failing(t, tt.status, tt.answer)
 			cfg := dialogtest.Shipped(t)
 			kb, err := dialog.LoadKnowledge(cfg.ResolvePath(cfg.Responder.Embedded.Knowledge))
 			if err != nil {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -34,9 +32,8 @@ func fromOpenAITest(s *openaitest.Server) speechServer {
 }
 
 // failingSpeechServer answers every request with status and body, made
-// from the request's Authorization header as a provider or a proxy that
-// echoes what it was sent would; nil body is OpenAI's JSON error for a
-// server error. openaitest scripts failures for chat only.
+// from the request's Authorization header (see openaitest.Failing); nil
+// body is OpenAI's JSON error for a server error.
 func failingSpeechServer(t *testing.T, status int, body func(auth string) string) speechServer {
 	t.Helper()
 	if body == nil {
@@ -45,16 +42,7 @@ func failingSpeechServer(t *testing.T, status int, body func(auth string) string
 				`"type":"server_error","param":null,"code":null}}`
 		}
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		answer := body(r.Header.Get("Authorization"))
-		if strings.HasPrefix(answer, "{") {
-			w.Header().Set("Content-Type", "application/json")
-		}
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, answer)
-	}))
-	t.Cleanup(srv.Close)
+	srv, _ := openaitest.Failing(t, status, body)
 	return speechServer{URL: srv.URL + "/v1", Client: srv.Client()}
 }
 

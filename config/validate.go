@@ -79,6 +79,9 @@ func validate(cfg *Config) []problem {
 	validateHandoff(&c, &cfg.Handoff)
 	validateWeb(&c, cfg.Channels.Web)
 	validateVoice(&c, cfg.Channels.Voice)
+	if cfg.Channels.Voice.Enabled {
+		validateSpeech(&c, cfg.Speech)
+	}
 	validateResponder(&c, cfg.Responder)
 	validateAgents(&c, cfg.Agents)
 	validateDelivery(&c, cfg.Delivery)

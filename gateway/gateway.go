@@ -87,6 +87,7 @@ func New(ctx context.Context, opts Options, log *slog.Logger) (*Gateway, error) 
 	if err != nil {
 		return nil, err
 	}
+	warnConfig(log, cfg)
 	rt, err := build(cfg, log)
 	if err != nil {
 		return nil, err
@@ -221,6 +222,7 @@ func (g *Gateway) Config() *config.Config { return g.live.Load().cfg }
 func (g *Gateway) Reload() error {
 	cfg, err := loadConfig(g.opts)
 	if err == nil {
+		warnConfig(g.log, cfg)
 		var rt *runtime
 		if rt, err = build(cfg, g.log); err == nil {
 			old := g.live.Swap(rt)
@@ -233,6 +235,14 @@ func (g *Gateway) Reload() error {
 	g.metrics.reloads.WithLabelValues("error").Inc()
 	g.log.Error("config reload rejected; keeping the previous config", "file", g.opts.ConfigPath, "error", err)
 	return err
+}
+
+// warnConfig logs what the file still says the old way (a key that has
+// moved), at start and on every reload until the file is changed.
+func warnConfig(log *slog.Logger, cfg *config.Config) {
+	for _, w := range cfg.Warnings {
+		log.Warn("config warning", "file", w.File, "line", w.Line, "key", w.Key, "warning", w.Msg)
+	}
 }
 
 func (g *Gateway) warnRestartNeeded(old, cfg *config.Config) {

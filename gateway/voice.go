@@ -31,7 +31,7 @@ func (g *Gateway) newVoice(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("voice: %w", err)
 	}
-	stt, tts, err := g.speech(ctx, v)
+	stt, tts, err := g.speech(ctx, cfg.Speech)
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (g *Gateway) newVoice(ctx context.Context, cfg *config.Config) error {
 
 // speech builds the recogniser and the synthesiser the config names:
 // embedded (pocketsphinx, flite) or an OpenAI-compatible API.
-func (g *Gateway) speech(ctx context.Context, v config.VoiceChannel) (speech.STT, speech.TTS, error) {
+func (g *Gateway) speech(ctx context.Context, v config.SpeechProviders) (speech.STT, speech.TTS, error) {
 	var (
 		stt speech.STT
 		tts speech.TTS

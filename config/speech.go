@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net/url"
 	"regexp"
 	"time"
 )
@@ -130,17 +129,7 @@ func validateTTS(c *checker, s Speech) {
 // needs no account, and "openai" an OpenAI-compatible audio API.
 func validateProvider(c *checker, key string, s Speech, embedded string) {
 	c.oneOf(key+"kind", s.Kind, []string{embedded, "openai"})
-	if s.Kind != "openai" {
-		return
-	}
-	if u, err := url.Parse(s.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		c.addf(key+"base_url", "%q is not an http(s) URL like https://api.openai.com/v1", s.BaseURL)
-	}
-	c.required(key+"model", s.Model)
-	if s.APIKeyEnv != "" && !envName.MatchString(s.APIKeyEnv) {
-		c.addf(key+"api_key_env", "names an environment variable; put the key itself in that variable, never in the file")
-	}
-	if s.Timeout < time.Second || s.Timeout > 2*time.Minute {
-		c.addf(key+"timeout", "%v must be between 1s and 2m", s.Timeout)
+	if s.Kind == "openai" {
+		validateOpenAIAPI(c, key, s.BaseURL, s.Model, s.APIKeyEnv, s.Timeout)
 	}
 }

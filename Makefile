@@ -68,8 +68,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzJitter$$' -fuzztime $(FUZZTIME) ./media
 	$(GO) test -run '^$$' -fuzz '^FuzzRTPPacket$$' -fuzztime $(FUZZTIME) ./media
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./media/g722
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeWAV$$' -fuzztime $(FUZZTIME) ./dialog
-	$(GO) test -run '^$$' -fuzz '^FuzzPocketsphinxOutput$$' -fuzztime $(FUZZTIME) ./dialog
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeWAV$$' -fuzztime $(FUZZTIME) ./speech
+	$(GO) test -run '^$$' -fuzz '^FuzzPocketsphinxOutput$$' -fuzztime $(FUZZTIME) ./speech
 
 clean:
 	rm -rf bin

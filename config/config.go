@@ -17,6 +17,9 @@ type Config struct {
 	Handoff   Handoff   `yaml:"handoff" json:"handoff"`
 	Responder Responder `yaml:"responder" json:"responder"`
 	Channels  Channels  `yaml:"channels" json:"channels"`
+	// Speech is the recogniser and the synthesiser every call uses, a
+	// phone call or a browser's.
+	Speech SpeechProviders `yaml:"speech" json:"speech"`
 	// Agents are the people who take handoffs at the desk (console, Slack).
 	// Empty: one agent, "agent", with SWITCHBOARD_AGENT_TOKEN or a token
 	// generated into data_dir/agent-token.
@@ -27,6 +30,10 @@ type Config struct {
 
 	// File is the path the config was loaded from; not part of the YAML.
 	File string `yaml:"-" json:"-"`
+	// Warnings are what Parse found that works today but should change,
+	// such as a key that has moved; not part of the YAML. The gateway logs
+	// them and check-config prints them.
+	Warnings Errors `yaml:"-" json:"-"`
 }
 
 // Listen holds the addresses the gateway listens on.
@@ -298,8 +305,11 @@ type VoiceChannel struct {
 	// through (the outbound trunk); empty sends them to the target directly.
 	Outbound string  `yaml:"outbound" json:"outbound"`
 	Trunks   []Trunk `yaml:"trunks" json:"trunks"`
-	STT      Speech  `yaml:"stt" json:"stt"`
-	TTS      Speech  `yaml:"tts" json:"tts"`
+	// STT and TTS are where speech was set before it moved to the top-level
+	// speech section. Parse still reads them, with a warning, into
+	// Config.Speech and leaves them empty: nothing else reads them.
+	STT Speech `yaml:"stt" json:"-"`
+	TTS Speech `yaml:"tts" json:"-"`
 }
 
 // VoiceLimits bound what one source address may send, per kind of
@@ -342,29 +352,4 @@ type Trunk struct {
 	Allow       []string `yaml:"allow" json:"allow"` // CIDRs
 	Username    string   `yaml:"username" json:"username"`
 	PasswordEnv string   `yaml:"password_env" json:"password_env"` // environment variable holding the digest password
-}
-
-// Speech chooses a speech provider (STT or TTS): the embedded one
-// (pocketsphinx, flite) or an OpenAI-compatible speech API ("openai").
-type Speech struct {
-	Kind        string `yaml:"kind" json:"kind"`                 // stt: pocketsphinx or openai; tts: flite or openai
-	Voice       string `yaml:"voice" json:"voice"`               // tts voice: flite's slt, or the API's, e.g. alloy
-	MaxParallel int    `yaml:"max_parallel" json:"max_parallel"` // recognitions or syntheses at once; 0 = CPUs
-
-	// The fields below are for kind "openai": OpenAI itself, or a local
-	// server speaking its audio API (a Whisper or TTS server).
-	BaseURL string `yaml:"base_url" json:"base_url"` // e.g. https://api.openai.com/v1
-	Model   string `yaml:"model" json:"model"`       // e.g. whisper-1, tts-1
-	// APIKeyEnv names the environment variable holding the API key; the key
-	// itself never goes in the file. Empty for a local server without keys.
-	APIKeyEnv string `yaml:"api_key_env" json:"api_key_env"`
-	// Timeout bounds one request: an utterance's transcription, or one
-	// sentence's speech.
-	Timeout time.Duration `yaml:"timeout" json:"timeout"`
-	// Language is the caller's language as an ISO-639-1 code (en), for stt;
-	// empty lets the provider detect it.
-	Language string `yaml:"language" json:"language"`
-	// Format is the audio asked for, for tts: pcm (24 kHz, OpenAI's raw
-	// format) or wav (at whatever rate the server makes); empty means pcm.
-	Format string `yaml:"format" json:"format"`
 }

@@ -94,14 +94,17 @@ func Parse(file string, data []byte) (*Config, error) {
 		return nil, w.sorted()
 	}
 	cfg.File = file
+	moved := w.moveSpeech(cfg)
 	for _, e := range validate(cfg) {
-		if !w.explained(e.Key) {
-			w.add(w.lineOf(e.Key), e.Key, e.Msg)
+		if key := moved.asWritten(e.Key); !w.explained(key) {
+			w.add(w.lineOf(key), key, e.Msg)
 		}
 	}
 	if len(w.errs) > 0 {
 		return nil, w.sorted()
 	}
+	sort.SliceStable(w.warnings, func(i, j int) bool { return w.warnings[i].Line < w.warnings[j].Line })
+	cfg.Warnings = w.warnings
 	return cfg, nil
 }
 
@@ -129,9 +132,10 @@ func syntaxError(file string, err error) FieldError {
 // It returns the tree without the parts in error, so that the rest can still
 // be decoded and validated.
 type walker struct {
-	file  string
-	errs  Errors
-	lines map[string]int
+	file     string
+	errs     Errors
+	warnings Errors
+	lines    map[string]int
 	// broken are the keys with an error here: validation, which sees their
 	// zero value instead, has nothing to add about them.
 	broken []string

@@ -79,6 +79,9 @@ func validate(cfg *Config) []problem {
 	validateHandoff(&c, &cfg.Handoff)
 	validateWeb(&c, cfg.Channels.Web)
 	validateVoice(&c, cfg.Channels.Voice)
+	if cfg.Channels.Voice.Enabled {
+		validateSpeech(&c, cfg.Speech)
+	}
 	validateResponder(&c, cfg.Responder)
 	validateAgents(&c, cfg.Agents)
 	validateDelivery(&c, cfg.Delivery)
@@ -95,16 +98,7 @@ func validateResponder(c *checker, r Responder) {
 		return
 	}
 	o, key := r.OpenAI, "responder.openai."
-	if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		c.addf(key+"base_url", "%q is not an http(s) URL like https://api.openai.com/v1", o.BaseURL)
-	}
-	c.required(key+"model", o.Model)
-	if o.APIKeyEnv != "" && !envName.MatchString(o.APIKeyEnv) {
-		c.addf(key+"api_key_env", "names an environment variable; put the key itself in that variable, never in the file")
-	}
-	if o.Timeout < time.Second || o.Timeout > 2*time.Minute {
-		c.addf(key+"timeout", "%v must be between 1s and 2m", o.Timeout)
-	}
+	validateOpenAIAPI(c, key, o.BaseURL, o.Model, o.APIKeyEnv, o.Timeout)
 	if o.ConnectTimeout < 0 || o.ConnectTimeout > o.Timeout {
 		c.addf(key+"connect_timeout", "%v must be between 0s (no separate bound) and the timeout", o.ConnectTimeout)
 	}
@@ -116,6 +110,22 @@ func validateResponder(c *checker, r Responder) {
 	}
 	if o.Temperature < 0 || o.Temperature > 2 {
 		c.addf(key+"temperature", "%v must be between 0 and 2", o.Temperature)
+	}
+}
+
+// validateOpenAIAPI checks the keys every OpenAI-compatible API has, the
+// responder's and the speech providers': where it is, the model, where the
+// key comes from, and how long one request may take.
+func validateOpenAIAPI(c *checker, key, baseURL, model, apiKeyEnv string, timeout time.Duration) {
+	if u, err := url.Parse(baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		c.addf(key+"base_url", "%q is not an http(s) URL like https://api.openai.com/v1", baseURL)
+	}
+	c.required(key+"model", model)
+	if apiKeyEnv != "" && !envName.MatchString(apiKeyEnv) {
+		c.addf(key+"api_key_env", "names an environment variable; put the key itself in that variable, never in the file")
+	}
+	if timeout < time.Second || timeout > 2*time.Minute {
+		c.addf(key+"timeout", "%v must be between 1s and 2m", timeout)
 	}
 }
 

@@ -3,9 +3,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
-	"net/url"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -65,60 +63,6 @@ func validateVoice(c *checker, v VoiceChannel) {
 		c.addf(k+"outbound", "%q must be a sip: or sips: URI", v.Outbound)
 	}
 	validateTrunks(c, v.Trunks)
-	validateSTT(c, v.STT)
-	validateTTS(c, v.TTS)
-}
-
-var (
-	fliteVoices  = []string{"slt", "kal16", "rms", "awb", "kal"}
-	languageCode = regexp.MustCompile(`^[a-z]{2,3}$`)
-)
-
-func validateSTT(c *checker, s Speech) {
-	const k = "channels.voice.stt."
-	validateSpeech(c, k, s, "pocketsphinx")
-	if s.Language != "" && !languageCode.MatchString(s.Language) {
-		c.addf(k+"language", "%q is not an ISO-639-1 language code like en", s.Language)
-	}
-	if s.Format != "" {
-		c.addf(k+"format", "is for tts only: recognition always sends WAV")
-	}
-}
-
-func validateTTS(c *checker, s Speech) {
-	const k = "channels.voice.tts."
-	validateSpeech(c, k, s, "flite")
-	switch s.Kind {
-	case "flite":
-		c.oneOf(k+"voice", s.Voice, fliteVoices)
-	case "openai":
-		c.required(k+"voice", s.Voice) // the API's own names (alloy, ...), which vary by provider
-		if s.Format != "" && s.Format != "pcm" && s.Format != "wav" {
-			c.addf(k+"format", "%q is not one of pcm, wav", s.Format)
-		}
-	}
-	if s.Language != "" {
-		c.addf(k+"language", "is for stt only: the voice speaks the language of the text")
-	}
-}
-
-// validateSpeech checks a speech provider: embedded is the kind that needs
-// no account, and "openai" an OpenAI-compatible audio API.
-func validateSpeech(c *checker, key string, s Speech, embedded string) {
-	c.oneOf(key+"kind", s.Kind, []string{embedded, "openai"})
-	if s.Kind != "openai" {
-		return
-	}
-	if u, err := url.Parse(s.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		c.addf(key+"base_url", "%q is not an http(s) URL like https://api.openai.com/v1", s.BaseURL)
-	}
-	c.required(key+"model", s.Model)
-	if s.APIKeyEnv != "" && !envName.MatchString(s.APIKeyEnv) {
-		c.addf(key+"api_key_env", "names an environment variable; put the key itself in that variable, never in the file")
-	}
-	if s.Timeout < time.Second || s.Timeout > 2*time.Minute {
-		c.addf(key+"timeout", "%v must be between 1s and 2m", s.Timeout)
-	}
 }
 
 func validateTLS(c *checker, t VoiceTLS) {

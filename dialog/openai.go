@@ -8,16 +8,17 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	openai "github.com/sashabaranov/go-openai"
 
 	"switchboard/config"
 	"switchboard/handoff"
+	"switchboard/internal/openaiapi"
 	"switchboard/store"
 )
 
@@ -52,7 +53,7 @@ type OpenAIInputs struct {
 type OpenAI struct {
 	cfg      config.OpenAIResponder
 	client   *openai.Client
-	secrets  redactor // applied to every error of client before it is logged or returned
+	secrets  openaiapi.Redactor // applied to every error of client before it is logged or returned
 	fallback Responder
 	log      *slog.Logger
 	clock    RetryClock
@@ -82,7 +83,7 @@ func NewOpenAI(cfg config.OpenAIResponder, in OpenAIInputs) (*OpenAI, error) {
 	case cfg.MaxRetries < 0 || cfg.HistoryTokens <= 0:
 		return nil, errors.New("openai responder: max_retries must not be negative and history_tokens must be positive")
 	}
-	client, secrets, err := newOpenAIClient("openai responder", cfg.BaseURL, cfg.APIKeyEnv, httpClientFor(in.HTTPClient, cfg.ConnectTimeout))
+	client, secrets, err := openaiapi.NewClient("openai responder", cfg.BaseURL, cfg.APIKeyEnv, openaiapi.HTTPClient(in.HTTPClient, cfg.ConnectTimeout))
 	if err != nil {
 		return nil, err
 	}
@@ -187,23 +188,23 @@ func (o *OpenAI) systemPrompt(channel store.Channel) string {
 func (o *OpenAI) complete(ctx context.Context, creq openai.ChatCompletionRequest, req Request, onSentence func(string)) (Reply, error) {
 	deadline := o.clock.Now().Add(o.cfg.Timeout)
 	for attempt := 0; ; attempt++ {
-		hint := &retryHint{}
-		reply, started, err := o.attempt(withRetryHint(ctx, hint), creq, onSentence)
+		hint := &openaiapi.RetryHint{}
+		reply, started, err := o.attempt(openaiapi.WithRetryHint(ctx, hint), creq, onSentence)
 		if err == nil {
 			return reply, nil
 		}
-		if started || ctx.Err() != nil || !retryable(err) {
+		if started || ctx.Err() != nil || !openaiapi.Retryable(err) {
 			return Reply{}, err
 		}
 		if attempt >= o.cfg.MaxRetries {
 			return Reply{}, fmt.Errorf("%d attempts: %w", attempt+1, err)
 		}
-		wait := retryWait(attempt, hint, o.clock.Now())
+		wait := openaiapi.RetryWait(attempt, hint, o.clock.Now())
 		if o.clock.Now().Add(wait).After(deadline) {
 			return Reply{}, fmt.Errorf("retry in %v would pass the turn's deadline: %w", wait, err)
 		}
 		o.log.Debug("AI provider attempt failed; retrying", "conversation_id", req.ConversationID,
-			"attempt", attempt+1, "status", statusOf(err), "wait", wait, "error", err)
+			"attempt", attempt+1, "status", openaiapi.StatusOf(err), "wait", wait, "error", err)
 		if err := o.clock.Sleep(ctx, wait); err != nil {
 			return Reply{}, fmt.Errorf("waiting to retry: %w", err)
 		}
@@ -215,7 +216,7 @@ func (o *OpenAI) complete(ctx context.Context, creq openai.ChatCompletionRequest
 func (o *OpenAI) attempt(ctx context.Context, creq openai.ChatCompletionRequest, onSentence func(string)) (Reply, bool, error) {
 	stream, err := o.client.CreateChatCompletionStream(ctx, creq)
 	if err != nil {
-		return Reply{}, false, fmt.Errorf("chat completion: %w", o.secrets.redact(err))
+		return Reply{}, false, fmt.Errorf("chat completion: %w", o.secrets.Redact(err))
 	}
 	defer stream.Close()
 	var r streamReply
@@ -225,7 +226,7 @@ func (o *OpenAI) attempt(ctx context.Context, creq openai.ChatCompletionRequest,
 			break
 		}
 		if err != nil {
-			return Reply{}, r.started, fmt.Errorf("chat completion stream: %w", o.secrets.redact(err))
+			return Reply{}, r.started, fmt.Errorf("chat completion stream: %w", o.secrets.Redact(err))
 		}
 		r.add(chunk, onSentence)
 	}
@@ -409,20 +410,27 @@ func abbreviation(text string) bool {
 	return false
 }
 
-// newOpenAIClient builds a go-openai client for baseURL. The API key is
-// read now from the environment variable keyEnv names ("" sends none); a
-// named but empty variable is an error, so a forgotten secret shows at
-// start, not on the first call. The redactor takes that key, and anything
-// else that looks like a credential, out of the client's errors.
-func newOpenAIClient(who, baseURL, keyEnv string, hc *http.Client) (*openai.Client, redactor, error) {
-	var key string
-	if keyEnv != "" {
-		if key = os.Getenv(keyEnv); key == "" {
-			return nil, redactor{}, fmt.Errorf("%s: environment variable %s (api_key_env) is not set", who, keyEnv)
-		}
+// RetryClock is the time the OpenAI responder's retries run on. Now must
+// agree with the wall clock that context deadlines use; tests replace Sleep
+// so that a Retry-After of seconds takes no wall time, and Now with it.
+type RetryClock interface {
+	Now() time.Time
+	// Sleep waits for d, or until ctx ends and then returns its error.
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// wallClock is the RetryClock of a running gateway.
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
+func (wallClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	cfg := openai.DefaultConfig(key)
-	cfg.BaseURL = baseURL
-	cfg.HTTPClient = hc
-	return openai.NewClientWithConfig(cfg), redactor{key: key}, nil
 }

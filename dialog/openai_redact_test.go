@@ -3,39 +3,16 @@ package dialog_test
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"switchboard/config"
 	"switchboard/dialog"
 	"switchboard/dialog/dialogtest"
+	"switchboard/dialog/openaitest"
 )
-
-// echoingServer answers every request with status and a body made by
-// answer from the request's Authorization header, as a provider or a proxy
-// that echoes what it was sent would.
-func echoingServer(t *testing.T, status int, answer func(auth string) string) (*httptest.Server, *atomic.Int64) {
-	t.Helper()
-	var requests atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		_, _ = io.Copy(io.Discard, r.Body)
-		body := answer(r.Header.Get("Authorization"))
-		if strings.HasPrefix(body, "{") {
-			w.Header().Set("Content-Type", "application/json")
-		}
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &requests
-}
 
 // A provider that echoes the API key in its error must not put the key in
 // the gateway's log, nor in the errors it returns: neither the configured
@@ -67,7 +44,7 @@ func TestOpenAIProviderErrorsAreLoggedWithoutCredentials(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv(testKeyEnv, tt.key)
-			srv, requests := echoingServer(t, tt.status, tt.answer)
+			srv, requests := openaitest.Failing(t, tt.status, tt.answer)
 			cfg := dialogtest.Shipped(t)
 			kb, err := dialog.LoadKnowledge(cfg.ResolvePath(cfg.Responder.Embedded.Knowledge))
 			if err != nil {
@@ -94,29 +71,19 @@ func TestOpenAIProviderErrorsAreLoggedWithoutCredentials(t *testing.T) {
 			if sumErr == nil {
 				t.Fatal("HandoffSummary: no error from a failing provider")
 			}
-			sc := speechConfig(t, speechServer{URL: srv.URL + "/v1"}, "whisper-1", nil)
-			t.Setenv(testKeyEnv, tt.key) // speechConfig set its own
-			stt, err := dialog.NewOpenAISTT(sc, nil, dialog.WithSpeechHTTPClient(srv.Client()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, sttErr := transcribe(t.Context(), stt, dialog.Audio{PCM: sawtooth(800), Rate: 8000})
-			if sttErr == nil {
-				t.Fatal("STT: no error from a failing provider")
-			}
 			logged := logs.String()
 			if !strings.Contains(logged, "AI provider failed") || !strings.Contains(logged, "[redacted]") {
 				t.Errorf("log lacks the failure with its redacted error:\n%s", logged)
 			}
-			for _, text := range []string{logged, sumErr.Error(), sttErr.Error()} {
+			for _, text := range []string{logged, sumErr.Error()} {
 				for _, secret := range tt.secrets {
 					if strings.Contains(text, secret) {
 						t.Errorf("%q leaked into:\n%s", secret, text)
 					}
 				}
 			}
-			if n := int(requests.Load()); n != tt.requests+1+1 {
-				t.Errorf("%d requests, want %d for the reply, 1 for the summary and 1 for the STT", n, tt.requests)
+			if n := int(requests.Load()); n != tt.requests+1 {
+				t.Errorf("%d requests, want %d for the reply and 1 for the summary", n, tt.requests)
 			}
 		})
 	}

@@ -55,7 +55,7 @@ func (o *OpenAI) HandoffSummary(ctx context.Context, req SummaryRequest) (string
 		},
 	})
 	if err != nil {
-		return "", fmt.Errorf("handoff summary: %w", o.secrets.redact(err))
+		return "", fmt.Errorf("handoff summary: %w", o.secrets.Redact(err))
 	}
 	if len(resp.Choices) == 0 {
 		return "", fmt.Errorf("handoff summary: %w: no choices", errBadReply)

@@ -90,6 +90,7 @@ func New(ctx context.Context, opts Options, log *slog.Logger) (*Gateway, error) 
 	if err != nil {
 		return nil, err
 	}
+	warnConfig(log, cfg)
 	rt, err := build(cfg, log)
 	if err != nil {
 		return nil, err
@@ -225,6 +226,7 @@ func (g *Gateway) Config() *config.Config { return g.live.Load().cfg }
 func (g *Gateway) Reload() error {
 	cfg, err := loadConfig(g.opts)
 	if err == nil {
+		warnConfig(g.log, cfg)
 		var rt *runtime
 		if rt, err = build(cfg, g.log); err == nil {
 			err = g.reloadTrunks(cfg)
@@ -242,11 +244,19 @@ func (g *Gateway) Reload() error {
 	return err
 }
 
+// warnConfig logs what the file still says the old way (a key that has
+// moved), at start and on every reload until the file is changed.
+func warnConfig(log *slog.Logger, cfg *config.Config) {
+	for _, w := range cfg.Warnings {
+		log.Warn("config warning", "file", w.File, "line", w.Line, "key", w.Key, "warning", w.Msg)
+	}
+}
+
 func (g *Gateway) warnRestartNeeded(old, cfg *config.Config) {
 	if old.Listen != cfg.Listen || old.DataDir != cfg.DataDir || old.Store != cfg.Store {
 		g.log.Warn("listen addresses, data_dir and store take effect only after a restart")
 	}
-	if keys := voiceRestartKeys(old.Channels.Voice, cfg.Channels.Voice); len(keys) > 0 {
+	if keys := restartKeys(old, cfg); len(keys) > 0 {
 		g.log.Warn("these changes take effect only after a restart", "keys", keys)
 	}
 }

@@ -10,10 +10,10 @@ import (
 
 	"switchboard/channels/voice"
 	"switchboard/config"
-	"switchboard/dialog"
 	"switchboard/media"
 	_ "switchboard/media/g722" // registers the G.722 codec
 	"switchboard/sip"
+	"switchboard/speech"
 )
 
 // newVoice builds the phone channel and its SIP server. Listen addresses,
@@ -32,7 +32,7 @@ func (g *Gateway) newVoice(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("voice: %w", err)
 	}
-	stt, tts, err := g.speech(ctx, v)
+	stt, tts, err := g.speech(ctx, cfg.Speech)
 	if err != nil {
 		return err
 	}
@@ -54,26 +54,26 @@ func (g *Gateway) newVoice(ctx context.Context, cfg *config.Config) error {
 
 // speech builds the recogniser and the synthesiser the config names:
 // embedded (pocketsphinx, flite) or an OpenAI-compatible API.
-func (g *Gateway) speech(ctx context.Context, v config.VoiceChannel) (dialog.STT, dialog.TTS, error) {
+func (g *Gateway) speech(ctx context.Context, v config.SpeechProviders) (speech.STT, speech.TTS, error) {
 	var (
-		stt dialog.STT
-		tts dialog.TTS
+		stt speech.STT
+		tts speech.TTS
 		err error
 	)
 	switch v.STT.Kind {
 	case "openai":
-		stt, err = dialog.NewOpenAISTT(v.STT, g.log)
+		stt, err = speech.NewOpenAISTT(v.STT, g.log)
 	default:
-		stt, err = dialog.NewPocketsphinx(dialog.PocketsphinxConfig{MaxParallel: v.STT.MaxParallel, Log: g.log})
+		stt, err = speech.NewPocketsphinx(speech.PocketsphinxConfig{MaxParallel: v.STT.MaxParallel, Log: g.log})
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("voice: speech recognition: %w", err)
 	}
 	switch v.TTS.Kind {
 	case "openai":
-		tts, err = dialog.NewOpenAITTS(v.TTS, g.log)
+		tts, err = speech.NewOpenAITTS(v.TTS, g.log)
 	default:
-		tts, err = dialog.NewFlite(ctx, dialog.FliteConfig{Voice: v.TTS.Voice, MaxParallel: v.TTS.MaxParallel, Log: g.log})
+		tts, err = speech.NewFlite(ctx, speech.FliteConfig{Voice: v.TTS.Voice, MaxParallel: v.TTS.MaxParallel, Log: g.log})
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("voice: speech synthesis: %w", err)
@@ -98,24 +98,26 @@ func (g *Gateway) reloadTrunks(cfg *config.Config) error {
 	return nil
 }
 
-// voiceRestartKeys names the voice keys whose change a reload cannot apply.
-func voiceRestartKeys(old, cfg config.VoiceChannel) []string {
+// restartKeys names the voice and speech keys whose change a reload cannot
+// apply.
+func restartKeys(old, cfg *config.Config) []string {
 	var keys []string
 	changed := func(key string, differ bool) {
 		if differ {
-			keys = append(keys, "channels.voice."+key)
+			keys = append(keys, key)
 		}
 	}
-	changed("enabled", old.Enabled != cfg.Enabled)
-	changed("public_address", old.PublicAddress != cfg.PublicAddress)
-	changed("tls", old.TLS != cfg.TLS)
-	changed("rtp_ports", old.RTPPorts != cfg.RTPPorts)
-	changed("max_calls", old.MaxCalls != cfg.MaxCalls)
-	changed("limits", old.Limits != cfg.Limits)
-	changed("tcp", old.TCP != cfg.TCP)
-	changed("outbound", old.Outbound != cfg.Outbound)
-	changed("stt", old.STT != cfg.STT)
-	changed("tts", old.TTS != cfg.TTS)
+	o, v := old.Channels.Voice, cfg.Channels.Voice
+	changed("channels.voice.enabled", o.Enabled != v.Enabled)
+	changed("channels.voice.public_address", o.PublicAddress != v.PublicAddress)
+	changed("channels.voice.tls", o.TLS != v.TLS)
+	changed("channels.voice.rtp_ports", o.RTPPorts != v.RTPPorts)
+	changed("channels.voice.max_calls", o.MaxCalls != v.MaxCalls)
+	changed("channels.voice.limits", o.Limits != v.Limits)
+	changed("channels.voice.tcp", o.TCP != v.TCP)
+	changed("channels.voice.outbound", o.Outbound != v.Outbound)
+	changed("speech.stt", old.Speech.STT != cfg.Speech.STT)
+	changed("speech.tts", old.Speech.TTS != cfg.Speech.TTS)
 	return keys
 }
 

@@ -104,30 +104,30 @@ func TestReloadAppliesTrunkChanges(t *testing.T) {
 	}
 }
 
-// A reload names each voice key it cannot apply until a restart.
-func TestVoiceRestartKeys(t *testing.T) {
-	cfg, err := config.Load(fixture(t))
+// A reload names each voice and speech key it cannot apply until a
+// restart.
+func TestRestartKeys(t *testing.T) {
+	base, err := config.Load(fixture(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := cfg.Channels.Voice
 	tests := []struct {
 		name string
-		edit func(v *config.VoiceChannel)
+		edit func(c *config.Config)
 		want []string
 	}{
-		{"nothing", func(*config.VoiceChannel) {}, nil},
-		{"greeting follows the reload", func(v *config.VoiceChannel) { v.Greeting = "Hi" }, nil},
-		{"trunks follow the reload", func(v *config.VoiceChannel) { v.Trunks = nil }, nil},
-		{"rtp ports", func(v *config.VoiceChannel) { v.RTPPorts.Max++ }, []string{"channels.voice.rtp_ports"}},
-		{"outbound and tts", func(v *config.VoiceChannel) { v.Outbound = "sip:x.example"; v.TTS.Voice = "kal" },
-			[]string{"channels.voice.outbound", "channels.voice.tts"}},
+		{"nothing", func(*config.Config) {}, nil},
+		{"greeting follows the reload", func(c *config.Config) { c.Channels.Voice.Greeting = "Hi" }, nil},
+		{"trunks follow the reload", func(c *config.Config) { c.Channels.Voice.Trunks = nil }, nil},
+		{"rtp ports", func(c *config.Config) { c.Channels.Voice.RTPPorts.Max++ }, []string{"channels.voice.rtp_ports"}},
+		{"outbound and tts", func(c *config.Config) { c.Channels.Voice.Outbound = "sip:x.example"; c.Speech.TTS.Voice = "kal" },
+			[]string{"channels.voice.outbound", "speech.tts"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := base
-			tt.edit(&v)
-			if got := voiceRestartKeys(base, v); !slices.Equal(got, tt.want) {
+			c := *base
+			tt.edit(&c)
+			if got := restartKeys(base, &c); !slices.Equal(got, tt.want) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})

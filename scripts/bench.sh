@@ -60,6 +60,10 @@ run() { # run CMD... : echo it into the report, then its output in a code block
 	echo
 	run go test -run '^$' -bench . -benchmem ./dialog
 	echo
+	echo "## Speech: flite and pocketsphinx"
+	echo
+	run go test -run '^$' -bench . -benchmem ./speech
+	echo
 	echo "## Store"
 	echo
 	echo "Appending one message (SQLite: one file, WAL, synchronous=FULL; PostgreSQL at 127.0.0.1:5432)."

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates testdata/audio: caller utterances for the speech tests
-# (dialog/speech*_test.go) and for sipp's rtp_stream in the voice channel's
+# (speech/*_test.go) and for sipp's rtp_stream in the voice channel's
 # tests. Tests read these files only; they never run this script.
 #
 # For each phrase NAME:

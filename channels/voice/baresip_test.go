@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"switchboard/dialog"
+	"switchboard/speech"
 )
 
 // A real softphone, not a scripted one: baresip calls the gateway offering
@@ -71,23 +71,23 @@ func TestBaresipSoftphoneIsTransferred(t *testing.T) {
 // hear. baresip hangs up when its file runs out, so the file outlasts the
 // call; the talk is a greeting so that the AI, should it still listen, is
 // not asked for a second handoff.
-func callerSpeech(t *testing.T) dialog.Audio {
+func callerSpeech(t *testing.T) speech.Audio {
 	t.Helper()
 	ask, talk := readWAV(t, "human_agent.wav"), readWAV(t, "greeting.wav")
-	a := dialog.Audio{Rate: ask.Rate, PCM: append(ask.PCM, make([]int16, 6*ask.Rate)...)}
+	a := speech.Audio{Rate: ask.Rate, PCM: append(ask.PCM, make([]int16, 6*ask.Rate)...)}
 	for len(a.PCM) < 70*a.Rate {
 		a.PCM = append(a.PCM, talk.PCM...)
 	}
 	return a
 }
 
-func readWAV(t *testing.T, name string) dialog.Audio {
+func readWAV(t *testing.T, name string) speech.Audio {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "audio", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := dialog.DecodeWAV(b)
+	a, err := speech.DecodeWAV(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,14 +120,14 @@ module_tmp		account.so
 module_app		menu.so
 `
 
-// startBaresip runs baresip from a config folder of its own, says speech
+// startBaresip runs baresip from a config folder of its own, plays said
 // and dials uri at once.
-func startBaresip(t *testing.T, uri string, speech dialog.Audio) *baresipRun {
+func startBaresip(t *testing.T, uri string, said speech.Audio) *baresipRun {
 	t.Helper()
 	dir := t.TempDir()
 	wav := filepath.Join(dir, "speech.wav")
 	files := map[string][]byte{
-		"speech.wav": dialog.EncodeWAV(speech),
+		"speech.wav": speech.EncodeWAV(said),
 		"config":     fmt.Appendf(nil, baresipConfig, wav),
 		// No registration; G.722 first. aufile needs 16 kHz: ausrc_srate
 		// resamples it should the gateway choose G.711.

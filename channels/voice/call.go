@@ -9,9 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"switchboard/dialog"
 	"switchboard/media"
 	"switchboard/sip"
+	"switchboard/speech"
 	"switchboard/store"
 )
 
@@ -150,7 +150,7 @@ func (cl *call) loop(ctx context.Context) error {
 	rate := cl.codec.SampleRate()
 	vad := media.NewVAD(rate, media.VADConfig{EndSilence: cl.live.Voice.EndOfSpeech})
 	var (
-		stream dialog.STTStream
+		stream speech.STTStream
 		recent preRollRing
 		audio  = cl.sess.Audio()
 		dtmf   = cl.sess.DTMF()
@@ -203,7 +203,7 @@ func (cl *call) loop(ctx context.Context) error {
 	}
 }
 
-func (cl *call) startListening(ctx context.Context, rate int, recent *preRollRing) dialog.STTStream {
+func (cl *call) startListening(ctx context.Context, rate int, recent *preRollRing) speech.STTStream {
 	s, err := cl.ch.opts.STT.Start(ctx, rate)
 	if err != nil {
 		cl.log.Warn("recogniser unavailable", "error", err)

@@ -8,18 +8,18 @@ import (
 	"time"
 
 	"switchboard/config"
-	"switchboard/dialog"
 	"switchboard/dialog/openaitest"
+	"switchboard/speech"
 	"switchboard/store"
 )
 
 // speechVia makes a recogniser that sends the call's audio to ai.
-func speechVia(t testing.TB, ai *openaitest.Server) dialog.STT {
+func speechVia(t testing.TB, ai *openaitest.Server) speech.STT {
 	t.Helper()
 	t.Setenv("SB_VOICE_OPENAI_KEY", "test-key")
-	speech := config.Speech{Kind: "openai", BaseURL: ai.URL, Model: "test-stt", APIKeyEnv: "SB_VOICE_OPENAI_KEY",
+	sc := config.Speech{Kind: "openai", BaseURL: ai.URL, Model: "test-stt", APIKeyEnv: "SB_VOICE_OPENAI_KEY",
 		Timeout: 10 * time.Second}
-	stt, err := dialog.NewOpenAISTT(speech, nil, dialog.WithSpeechHTTPClient(ai.Config().HTTPClient.(*http.Client)))
+	stt, err := speech.NewOpenAISTT(sc, nil, speech.WithHTTPClient(ai.Config().HTTPClient.(*http.Client)))
 	if err != nil {
 		t.Fatal(err)
 	}

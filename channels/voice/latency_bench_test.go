@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"switchboard/config"
-	"switchboard/dialog"
 	"switchboard/dialog/openaitest"
+	"switchboard/speech"
 )
 
 // Provider delays the local OpenAI-wire server adds to every voice turn:
@@ -76,14 +76,14 @@ type benchRun struct {
 // the local OpenAI-wire server with the delays above.
 func openAIStack(b *testing.B) benchResult {
 	ai := benchProviders(b, benchCalls*benchTurns)
-	speech := config.Speech{Kind: "openai", BaseURL: ai.URL, Model: "bench", APIKeyEnv: "SB_VOICE_OPENAI_KEY",
+	sc := config.Speech{Kind: "openai", BaseURL: ai.URL, Model: "bench", APIKeyEnv: "SB_VOICE_OPENAI_KEY",
 		Timeout: 10 * time.Second, Voice: "alloy", Format: "pcm", MaxParallel: 4}
-	client := dialog.WithSpeechHTTPClient(ai.Config().HTTPClient.(*http.Client))
-	stt, err := dialog.NewOpenAISTT(speech, nil, client)
+	client := speech.WithHTTPClient(ai.Config().HTTPClient.(*http.Client))
+	stt, err := speech.NewOpenAISTT(sc, nil, client)
 	if err != nil {
 		b.Fatal(err)
 	}
-	tts, err := dialog.NewOpenAITTS(speech, nil, client)
+	tts, err := speech.NewOpenAITTS(sc, nil, client)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"switchboard/config"
 	"switchboard/dialog"
 	"switchboard/dialog/openaitest"
+	"switchboard/speech"
 	"switchboard/store"
 )
 
@@ -80,14 +81,14 @@ func TestVoiceTurnThroughOpenAIProviders(t *testing.T) {
 		tone[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(i)/24000))
 	}
 	ai.SetSpeech(tone, 24000, 0)
-	speech := config.Speech{Kind: "openai", BaseURL: ai.URL, Model: "test-speech", APIKeyEnv: "SB_VOICE_OPENAI_KEY",
+	sc := config.Speech{Kind: "openai", BaseURL: ai.URL, Model: "test-speech", APIKeyEnv: "SB_VOICE_OPENAI_KEY",
 		Timeout: 10 * time.Second, Voice: "alloy", Format: "pcm"}
-	client := dialog.WithSpeechHTTPClient(ai.Config().HTTPClient.(*http.Client))
-	stt, err := dialog.NewOpenAISTT(speech, nil, client)
+	client := speech.WithHTTPClient(ai.Config().HTTPClient.(*http.Client))
+	stt, err := speech.NewOpenAISTT(sc, nil, client)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tts, err := dialog.NewOpenAITTS(speech, nil, client)
+	tts, err := speech.NewOpenAITTS(sc, nil, client)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"switchboard/dialog"
 	"switchboard/media"
+	"switchboard/speech"
 )
 
 // maxPrompts bounds the prompt cache: a few configured texts at two or
@@ -21,13 +21,13 @@ const maxPrompts = 64
 // calls. At a thousand calls, a private copy of the greeting each would be
 // most of a call's memory. Concurrent first requests synthesise once.
 type prompts struct {
-	tts    dialog.TTS
+	tts    speech.TTS
 	mu     sync.Mutex
 	audio  map[string][]int16
 	flight singleflight.Group
 }
 
-func newPrompts(tts dialog.TTS) *prompts {
+func newPrompts(tts speech.TTS) *prompts {
 	return &prompts{tts: tts, audio: make(map[string][]int16)}
 }
 

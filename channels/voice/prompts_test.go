@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"switchboard/dialog"
+	"switchboard/speech"
 )
 
 // countingTTS says every text as two 16 kHz sentences of n samples.
@@ -18,11 +18,11 @@ type countingTTS struct {
 
 func (c *countingTTS) Name() string { return "counting" }
 
-func (c *countingTTS) Synthesize(_ context.Context, _ string) iter.Seq2[dialog.Audio, error] {
+func (c *countingTTS) Synthesize(_ context.Context, _ string) iter.Seq2[speech.Audio, error] {
 	c.calls.Add(1)
-	return func(yield func(dialog.Audio, error) bool) {
+	return func(yield func(speech.Audio, error) bool) {
 		for range 2 {
-			if !yield(dialog.Audio{PCM: make([]int16, c.n), Rate: 16000}, nil) {
+			if !yield(speech.Audio{PCM: make([]int16, c.n), Rate: 16000}, nil) {
 				return
 			}
 		}

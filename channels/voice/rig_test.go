@@ -27,6 +27,7 @@ import (
 	"switchboard/media"
 	_ "switchboard/media/g722"
 	"switchboard/sip"
+	"switchboard/speech"
 	"switchboard/store"
 )
 
@@ -64,8 +65,8 @@ type providers struct {
 	// responder gets the knowledge base, the config and the embedded
 	// responder (see dialogtest.NewWith).
 	responder func(*dialog.Knowledge, *config.Config, dialog.Responder) dialog.Responder
-	stt       dialog.STT
-	tts       dialog.TTS
+	stt       speech.STT
+	tts       speech.TTS
 	observe   func(time.Duration) // voice.Options.ObserveReply
 }
 
@@ -92,14 +93,14 @@ func newRigWith(t testing.TB, fallback, method string, edit func(*voice.Live), p
 	}
 	stt := p.stt
 	if stt == nil {
-		if stt, err = dialog.NewPocketsphinx(dialog.PocketsphinxConfig{Log: log}); err != nil {
+		if stt, err = speech.NewPocketsphinx(speech.PocketsphinxConfig{Log: log}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tts := p.tts
 	if tts == nil {
-		if tts, err = dialog.NewFlite(ctx, dialog.FliteConfig{Voice: "slt", Log: log}); err != nil {
+		if tts, err = speech.NewFlite(ctx, speech.FliteConfig{Voice: "slt", Log: log}); err != nil {
 			t.Fatal(err)
 		}
 	}

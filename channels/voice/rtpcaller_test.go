@@ -13,8 +13,8 @@ import (
 
 	"github.com/pion/rtp"
 
-	"switchboard/dialog"
 	"switchboard/media"
+	"switchboard/speech"
 )
 
 const (
@@ -51,7 +51,7 @@ func loadQuestion(tb testing.TB) question {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a, err := dialog.DecodeWAV(b)
+	a, err := speech.DecodeWAV(b)
 	if err != nil || a.Rate != 16000 {
 		tb.Fatalf("where_order.wav: rate %d, %v; want 16 kHz", a.Rate, err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"switchboard/dialog"
 	"switchboard/media"
+	"switchboard/speech"
 	"switchboard/store"
 )
 
@@ -16,7 +17,7 @@ import (
 type job struct {
 	greet     bool
 	say       string           // speak this (already stored)
-	utterance dialog.STTStream // the caller finished saying something
+	utterance speech.STTStream // the caller finished saying something
 	ended     time.Time        // when the VAD heard the utterance end
 	seq       int64            // utterances the caller had started by then
 	explicit  bool             // the caller pressed the handoff digit

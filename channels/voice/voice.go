@@ -19,6 +19,7 @@ import (
 	"switchboard/handoff"
 	"switchboard/media"
 	"switchboard/sip"
+	"switchboard/speech"
 	"switchboard/store"
 )
 
@@ -38,8 +39,8 @@ type Options struct {
 	Store   store.Store
 	Turns   *dialog.Conductor
 	Ports   *media.Ports
-	STT     dialog.STT
-	TTS     dialog.TTS
+	STT     speech.STT
+	TTS     speech.TTS
 	Live    func() Live
 	Metrics *Metrics
 	Log     *slog.Logger

@@ -27,6 +27,9 @@ func checkConfig(args []string, stdout, stderr io.Writer) error {
 	case err != nil:
 		return err
 	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
 	fmt.Fprintf(stdout, "%s: ok (level %s, %d restricted topics, store %s)\n",
 		cfg.File, cfg.Handoff.Level, len(cfg.Handoff.RestrictedTopics), cfg.Store.Driver)
 	return nil

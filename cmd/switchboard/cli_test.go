@@ -24,6 +24,47 @@ func TestCheckConfigAcceptsTheShippedFile(t *testing.T) {
 	if !strings.Contains(out.String(), "ok (level balanced, 3 restricted topics, store sqlite)") {
 		t.Errorf("output: %q", out.String())
 	}
+	if errOut.Len() != 0 {
+		t.Errorf("warnings or errors for the shipped file:\n%s", errOut.String())
+	}
+}
+
+// TestCheckConfigWarnsOfMovedSpeechKeys: a file that still sets speech
+// under channels.voice passes, with a warning per key naming where it
+// goes now.
+func TestCheckConfigWarnsOfMovedSpeechKeys(t *testing.T) {
+	b, err := os.ReadFile(shippedConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const stt, tts = "stt: {kind: pocketsphinx, max_parallel: 0}", "tts: {kind: flite, voice: slt}"
+	text := strings.Replace(string(b), "\n  "+stt, "\n", 1)
+	text = strings.Replace(text, "\n  "+tts, "\n", 1)
+	text = strings.Replace(text, "\n    outbound: ", "\n    "+stt+"\n    "+tts+"\n    outbound: ", 1)
+	path := filepath.Join(t.TempDir(), "old.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"check-config", path}, nil, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), ": ok (") {
+		t.Errorf("output: %q", out.String())
+	}
+	got := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	want := []string{
+		fmt.Sprintf("warning: %s:%d: channels.voice.stt: deprecated: move it to speech.stt", path, lineOf(text, "    "+stt)),
+		fmt.Sprintf("warning: %s:%d: channels.voice.tts: deprecated: move it to speech.tts", path, lineOf(text, "    "+tts)),
+	}
+	if len(got) != len(want) {
+		t.Fatalf("want %d lines, got:\n%s", len(want), errOut.String())
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("line %d = %q\nwant %q...", i+1, got[i], want[i])
+		}
+	}
 }
 
 // TestCheckConfigPrintsEveryError: an unknown key and bad values elsewhere

@@ -1,4 +1,4 @@
-package dialog
+package speech
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"switchboard/config"
+	"switchboard/internal/openaiapi"
 )
 
 // openAIPCMRate is the rate of OpenAI's "pcm" speech, 24 kHz mono s16le:
@@ -30,17 +31,17 @@ const (
 	openAITTSCache     = 8 << 20 // bytes of audio kept for repeated sentences
 )
 
-// OpenAISpeechOption sets an optional part of an OpenAI speech provider.
-type OpenAISpeechOption func(*openAISpeechOptions)
+// OpenAIOption sets an optional part of an OpenAI speech provider.
+type OpenAIOption func(*openAIOptions)
 
-type openAISpeechOptions struct {
+type openAIOptions struct {
 	httpClient *http.Client
 }
 
-// WithSpeechHTTPClient makes the provider talk through a copy of c, such as
+// WithHTTPClient makes the provider talk through a copy of c, such as
 // a test server's client; without it the provider builds its own.
-func WithSpeechHTTPClient(c *http.Client) OpenAISpeechOption {
-	return func(o *openAISpeechOptions) { o.httpClient = c }
+func WithHTTPClient(c *http.Client) OpenAIOption {
+	return func(o *openAIOptions) { o.httpClient = c }
 }
 
 // speechAPI is what the OpenAI STT and TTS share: a client for the API,
@@ -48,26 +49,26 @@ func WithSpeechHTTPClient(c *http.Client) OpenAISpeechOption {
 type speechAPI struct {
 	who     string // "openai stt" or "openai tts", which starts every error
 	client  *openai.Client
-	secrets redactor // applied to every error of client
+	secrets openaiapi.Redactor // applied to every error of client
 	model   string
 	timeout time.Duration
 	sem     *semaphore.Weighted
 }
 
-// newSpeechAPI builds the client (see newOpenAIClient for the key).
-func newSpeechAPI(who string, cfg config.Speech, opts []OpenAISpeechOption) (speechAPI, error) {
+// newSpeechAPI builds the client (see openaiapi.NewClient for the key).
+func newSpeechAPI(who string, cfg config.Speech, opts []OpenAIOption) (speechAPI, error) {
 	switch {
 	case cfg.BaseURL == "" || cfg.Model == "":
 		return speechAPI{}, fmt.Errorf("%s: base_url and model are required", who)
 	case cfg.Timeout <= 0:
 		return speechAPI{}, fmt.Errorf("%s: timeout must be positive", who)
 	}
-	var o openAISpeechOptions
+	var o openAIOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
 	// The request's timeout bounds dialling too: no connect timeout.
-	client, secrets, err := newOpenAIClient(who, cfg.BaseURL, cfg.APIKeyEnv, httpClientFor(o.httpClient, 0))
+	client, secrets, err := openaiapi.NewClient(who, cfg.BaseURL, cfg.APIKeyEnv, openaiapi.HTTPClient(o.httpClient, 0))
 	if err != nil {
 		return speechAPI{}, err
 	}
@@ -92,7 +93,7 @@ func (a speechAPI) do(ctx context.Context, req func(context.Context) error) (tim
 	wait := time.Since(queued)
 	reqCtx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
-	err := a.secrets.redact(req(reqCtx))
+	err := a.secrets.Redact(req(reqCtx))
 	switch {
 	case err == nil:
 		return wait, nil
@@ -104,7 +105,7 @@ func (a speechAPI) do(ctx context.Context, req func(context.Context) error) (tim
 		}
 		return wait, fmt.Errorf("%s: no answer within %v: %w", a.who, a.timeout, err)
 	}
-	if status := statusOf(err); status != 0 {
+	if status := openaiapi.StatusOf(err); status != 0 {
 		return wait, fmt.Errorf("%s: HTTP %d: %w", a.who, status, err)
 	}
 	return wait, fmt.Errorf("%s: %w", a.who, err)
@@ -123,9 +124,9 @@ type OpenAISTT struct {
 
 var _ STT = (*OpenAISTT)(nil)
 
-// NewOpenAISTT builds the recogniser from the channel's stt config (kind
+// NewOpenAISTT builds the recogniser from the speech.stt config (kind
 // openai); log nil discards.
-func NewOpenAISTT(cfg config.Speech, log *slog.Logger, opts ...OpenAISpeechOption) (*OpenAISTT, error) {
+func NewOpenAISTT(cfg config.Speech, log *slog.Logger, opts ...OpenAIOption) (*OpenAISTT, error) {
 	api, err := newSpeechAPI("openai stt", cfg, opts)
 	if err != nil {
 		return nil, err
@@ -189,9 +190,9 @@ type OpenAITTS struct {
 
 var _ TTS = (*OpenAITTS)(nil)
 
-// NewOpenAITTS builds the synthesizer from the channel's tts config (kind
+// NewOpenAITTS builds the synthesizer from the speech.tts config (kind
 // openai); log nil discards.
-func NewOpenAITTS(cfg config.Speech, log *slog.Logger, opts ...OpenAISpeechOption) (*OpenAITTS, error) {
+func NewOpenAITTS(cfg config.Speech, log *slog.Logger, opts ...OpenAIOption) (*OpenAITTS, error) {
 	api, err := newSpeechAPI("openai tts", cfg, opts)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package dialog
+package speech
 
 import (
 	"container/list"

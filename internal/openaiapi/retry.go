@@ -1,4 +1,4 @@
-package dialog
+package openaiapi
 
 import (
 	"context"
@@ -24,54 +24,31 @@ const (
 	retryCap  = 4 * time.Second
 )
 
-// RetryClock is the time the OpenAI responder's retries run on. Now must
-// agree with the wall clock that context deadlines use; tests replace Sleep
-// so that a Retry-After of seconds takes no wall time, and Now with it.
-type RetryClock interface {
-	Now() time.Time
-	// Sleep waits for d, or until ctx ends and then returns its error.
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// wallClock is the RetryClock of a running gateway.
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
-
-func (wallClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// retryHint is where retryAfterTransport leaves the Retry-After of one
+// RetryHint is where retryAfterTransport leaves the Retry-After of one
 // attempt's response: go-openai's errors keep the status but not the
 // headers. The transport runs in the goroutine that called the client, so
 // the attempt reads it after the call without locking.
-type retryHint struct {
+type RetryHint struct {
 	retryAfter   string // Retry-After: seconds or an HTTP date
 	retryAfterMS string // Retry-After-Ms: milliseconds, as OpenAI sends it
 }
 
-type retryHintKey struct{}
+type hintKey struct{}
 
-func withRetryHint(ctx context.Context, h *retryHint) context.Context {
-	return context.WithValue(ctx, retryHintKey{}, h)
+// WithRetryHint makes the requests made with the returned context record
+// their response's Retry-After headers into h, for RetryWait to read.
+func WithRetryHint(ctx context.Context, h *RetryHint) context.Context {
+	return context.WithValue(ctx, hintKey{}, h)
 }
 
 // retryAfterTransport records the Retry-After headers of every response
-// into the retryHint its request's context carries, if any.
+// into the RetryHint its request's context carries, if any.
 type retryAfterTransport struct{ base http.RoundTripper }
 
 func (t *retryAfterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
 	if resp != nil {
-		if h, ok := req.Context().Value(retryHintKey{}).(*retryHint); ok {
+		if h, ok := req.Context().Value(hintKey{}).(*RetryHint); ok {
 			h.retryAfter = resp.Header.Get("Retry-After")
 			h.retryAfterMS = resp.Header.Get("Retry-After-Ms")
 		}
@@ -79,11 +56,11 @@ func (t *retryAfterTransport) RoundTrip(req *http.Request) (*http.Response, erro
 	return resp, err
 }
 
-// httpClientFor returns the client the responder talks through: a copy of
-// base (nil: a new one, with ConnectTimeout on dialling) whose transport
-// records Retry-After. It sets no client Timeout: that would cut a long
-// stream, and the turn's context deadline bounds everything already.
-func httpClientFor(base *http.Client, connectTimeout time.Duration) *http.Client {
+// HTTPClient returns the client a provider talks through: a copy of base
+// (nil: a new one, with connectTimeout on dialling) whose transport records
+// Retry-After. It sets no client Timeout: that would cut a long stream, and
+// the caller's context deadline bounds everything already.
+func HTTPClient(base *http.Client, connectTimeout time.Duration) *http.Client {
 	var c http.Client
 	if base != nil {
 		c = *base
@@ -104,8 +81,8 @@ func httpClientFor(base *http.Client, connectTimeout time.Duration) *http.Client
 	return &c
 }
 
-// statusOf returns the HTTP status of a failed request, 0 if it got none.
-func statusOf(err error) int {
+// StatusOf returns the HTTP status of a failed request, 0 if it got none.
+func StatusOf(err error) int {
 	var apiErr *openai.APIError
 	if errors.As(err, &apiErr) {
 		return apiErr.HTTPStatusCode
@@ -117,15 +94,15 @@ func statusOf(err error) int {
 	return 0
 }
 
-// retryable reports whether an attempt that failed before its stream
+// Retryable reports whether an attempt that failed before its stream
 // delivered anything may be tried again: rate limits (429), server errors
 // (5xx) and network failures. Other 4xx (a bad key, an unknown model) and
 // malformed answers fail the same way every time.
-func retryable(err error) bool {
+func Retryable(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	if status := statusOf(err); status != 0 {
+	if status := StatusOf(err); status != 0 {
 		return status == http.StatusTooManyRequests || status >= 500
 	}
 	var urlErr *url.Error
@@ -134,10 +111,10 @@ func retryable(err error) bool {
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
-// retryWait is how long to wait before attempt+1 (attempt counts from 0):
+// RetryWait is how long to wait before attempt+1 (attempt counts from 0):
 // what the provider asked for in Retry-After-Ms or Retry-After if it did,
 // else jittered exponential backoff.
-func retryWait(attempt int, h *retryHint, now time.Time) time.Duration {
+func RetryWait(attempt int, h *RetryHint, now time.Time) time.Duration {
 	if d, ok := parseRetryAfter(h, now); ok {
 		return d
 	}
@@ -150,7 +127,7 @@ func retryWait(attempt int, h *retryHint, now time.Time) time.Duration {
 
 // parseRetryAfter reads the provider's wait: Retry-After-Ms, else
 // Retry-After as seconds or as an HTTP date.
-func parseRetryAfter(h *retryHint, now time.Time) (time.Duration, bool) {
+func parseRetryAfter(h *RetryHint, now time.Time) (time.Duration, bool) {
 	if ms, err := strconv.ParseFloat(strings.TrimSpace(h.retryAfterMS), 64); err == nil && ms >= 0 && ms < 1e9 {
 		return time.Duration(ms * float64(time.Millisecond)), true
 	}

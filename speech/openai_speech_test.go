@@ -1,12 +1,10 @@
-package dialog_test
+package speech_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -16,9 +14,12 @@ import (
 	"go.uber.org/goleak"
 
 	"switchboard/config"
-	"switchboard/dialog"
 	"switchboard/dialog/openaitest"
+	"switchboard/speech"
 )
+
+// testKeyEnv is the variable the providers under test read their key from.
+const testKeyEnv = "SWITCHBOARD_TEST_OPENAI_KEY"
 
 // speechServer is where a speech provider under test sends its requests.
 type speechServer struct {
@@ -30,18 +31,18 @@ func fromOpenAITest(s *openaitest.Server) speechServer {
 	return speechServer{URL: s.URL, Client: s.Config().HTTPClient.(*http.Client)}
 }
 
-// failingSpeechServer answers every request with status and OpenAI's JSON
-// error body for it: openaitest scripts failures for chat only.
-func failingSpeechServer(t *testing.T, status int) speechServer {
+// failingSpeechServer answers every request with status and body, made
+// from the request's Authorization header (see openaitest.Failing); nil
+// body is OpenAI's JSON error for a server error.
+func failingSpeechServer(t *testing.T, status int, body func(auth string) string) speechServer {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, `{"error":{"message":"The server had an error while processing your request. Sorry about that!",`+
-			`"type":"server_error","param":null,"code":null}}`)
-	}))
-	t.Cleanup(srv.Close)
+	if body == nil {
+		body = func(string) string {
+			return `{"error":{"message":"The server had an error while processing your request. Sorry about that!",` +
+				`"type":"server_error","param":null,"code":null}}`
+		}
+	}
+	srv, _ := openaitest.Failing(t, status, body)
 	return speechServer{URL: srv.URL + "/v1", Client: srv.Client()}
 }
 
@@ -58,18 +59,18 @@ func speechConfig(t *testing.T, srv speechServer, model string, tune func(*confi
 	return cfg
 }
 
-func newSpeechSTT(t *testing.T, srv speechServer, tune func(*config.Speech)) *dialog.OpenAISTT {
+func newSpeechSTT(t *testing.T, srv speechServer, tune func(*config.Speech)) *speech.OpenAISTT {
 	t.Helper()
-	stt, err := dialog.NewOpenAISTT(speechConfig(t, srv, "whisper-1", tune), nil, dialog.WithSpeechHTTPClient(srv.Client))
+	stt, err := speech.NewOpenAISTT(speechConfig(t, srv, "whisper-1", tune), nil, speech.WithHTTPClient(srv.Client))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return stt
 }
 
-func newSpeechTTS(t *testing.T, srv speechServer, tune func(*config.Speech)) *dialog.OpenAITTS {
+func newSpeechTTS(t *testing.T, srv speechServer, tune func(*config.Speech)) *speech.OpenAITTS {
 	t.Helper()
-	tts, err := dialog.NewOpenAITTS(speechConfig(t, srv, "tts-1", tune), nil, dialog.WithSpeechHTTPClient(srv.Client))
+	tts, err := speech.NewOpenAITTS(speechConfig(t, srv, "tts-1", tune), nil, speech.WithHTTPClient(srv.Client))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,14 +95,14 @@ func sawtooth(n int) []int16 {
 
 // transcribe streams a in 20 ms frames, as the voice channel does, and
 // returns the result.
-func transcribe(ctx context.Context, stt dialog.STT, a dialog.Audio) (dialog.Transcript, error) {
+func transcribe(ctx context.Context, stt speech.STT, a speech.Audio) (speech.Transcript, error) {
 	s, err := stt.Start(ctx, a.Rate)
 	if err != nil {
-		return dialog.Transcript{}, err
+		return speech.Transcript{}, err
 	}
 	for f := range slices.Chunk(a.PCM, a.Rate/50) {
 		if err := s.Write(f); err != nil {
-			return dialog.Transcript{}, err
+			return speech.Transcript{}, err
 		}
 	}
 	return s.Close()
@@ -122,7 +123,7 @@ func TestOpenAISTTSendsAWAVAtTheCallRate(t *testing.T) {
 			s := openaitest.New(t)
 			s.QueueTranscription("  I need help with my bill.\n", 0)
 			stt := newSpeechSTT(t, fromOpenAITest(s), func(c *config.Speech) { c.Language = "en" })
-			utterance := dialog.Audio{PCM: sawtooth(rate * 3 / 2), Rate: rate}
+			utterance := speech.Audio{PCM: sawtooth(rate * 3 / 2), Rate: rate}
 			got, err := transcribe(t.Context(), stt, utterance)
 			if err != nil {
 				t.Fatal(err)
@@ -134,7 +135,7 @@ func TestOpenAISTTSendsAWAVAtTheCallRate(t *testing.T) {
 			if len(files) != 1 {
 				t.Fatalf("server got %d files, want 1", len(files))
 			}
-			sent, err := dialog.DecodeWAV(files[0])
+			sent, err := speech.DecodeWAV(files[0])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,7 +147,7 @@ func TestOpenAISTTSendsAWAVAtTheCallRate(t *testing.T) {
 }
 
 func TestOpenAISTTFailuresSayWhy(t *testing.T) {
-	utterance := dialog.Audio{PCM: sawtooth(8000), Rate: 8000}
+	utterance := speech.Audio{PCM: sawtooth(8000), Rate: 8000}
 	tests := []struct {
 		name   string
 		server func(t *testing.T) speechServer
@@ -157,7 +158,7 @@ func TestOpenAISTTFailuresSayWhy(t *testing.T) {
 	}{
 		{name: "401 without a key", server: func(t *testing.T) speechServer { return fromOpenAITest(openaitest.New(t)) },
 			tune: func(c *config.Speech) { c.APIKeyEnv = "" }, want: "openai stt: HTTP 401: ", status: 401},
-		{name: "500", server: func(t *testing.T) speechServer { return failingSpeechServer(t, 500) },
+		{name: "500", server: func(t *testing.T) speechServer { return failingSpeechServer(t, 500, nil) },
 			want: "openai stt: HTTP 500: ", status: 500},
 		{name: "past the timeout", server: func(t *testing.T) speechServer {
 			s := openaitest.New(t)
@@ -195,7 +196,7 @@ func TestOpenAISTTBoundsParallelRequests(t *testing.T) {
 	s := openaitest.New(t)
 	s.QueueTranscription("slow", time.Minute)
 	stt := newSpeechSTT(t, fromOpenAITest(s), func(c *config.Speech) { c.MaxParallel = 1 })
-	utterance := dialog.Audio{PCM: sawtooth(1600), Rate: 16000}
+	utterance := speech.Audio{PCM: sawtooth(1600), Rate: 16000}
 
 	firstCtx, cancelFirst := context.WithCancel(t.Context())
 	defer cancelFirst()
@@ -224,7 +225,7 @@ func TestOpenAISTTBoundsParallelRequests(t *testing.T) {
 func TestOpenAISTTStreamBounds(t *testing.T) {
 	s := openaitest.New(t)
 	stt := newSpeechSTT(t, fromOpenAITest(s), nil)
-	if _, err := stt.Start(t.Context(), 4000); !errors.Is(err, dialog.ErrUnsupportedRate) {
+	if _, err := stt.Start(t.Context(), 4000); !errors.Is(err, speech.ErrUnsupportedRate) {
 		t.Errorf("4000 Hz: err %v, want ErrUnsupportedRate", err)
 	}
 
@@ -232,7 +233,7 @@ func TestOpenAISTTStreamBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := silent.Close(); err != nil || got != (dialog.Transcript{Confidence: -1}) {
+	if got, err := silent.Close(); err != nil || got != (speech.Transcript{Confidence: -1}) {
 		t.Errorf("empty utterance: %+v, %v", got, err)
 	}
 	if n := s.Requests(); n != 0 {
@@ -249,7 +250,7 @@ func TestOpenAISTTStreamBounds(t *testing.T) {
 			t.Fatalf("second %d: %v", i, err)
 		}
 	}
-	if err := long.Write(second[:1]); !errors.Is(err, dialog.ErrUtteranceTooLong) {
+	if err := long.Write(second[:1]); !errors.Is(err, speech.ErrUtteranceTooLong) {
 		t.Errorf("past 30 s: err %v, want ErrUtteranceTooLong", err)
 	}
 	s.QueueTranscription("a long story", 0)
@@ -257,7 +258,7 @@ func TestOpenAISTTStreamBounds(t *testing.T) {
 	if err != nil || got.Text != "a long story" || got.Speech != 30*time.Second {
 		t.Errorf("long utterance: %+v, %v; want the first 30 s recognised", got, err)
 	}
-	if sent, err := dialog.DecodeWAV(s.Transcriptions()[0]); err != nil || len(sent.PCM) != 30*8000 {
+	if sent, err := speech.DecodeWAV(s.Transcriptions()[0]); err != nil || len(sent.PCM) != 30*8000 {
 		t.Errorf("sent %d samples (%v), want 30 s", len(sent.PCM), err)
 	}
 	if err := long.Write(second); err == nil {
@@ -269,8 +270,8 @@ func TestOpenAISTTStreamBounds(t *testing.T) {
 }
 
 // synthesizeEach collects the chunks of one Synthesize and its error.
-func synthesizeEach(ctx context.Context, tts dialog.TTS, text string) ([]dialog.Audio, error) {
-	var out []dialog.Audio
+func synthesizeEach(ctx context.Context, tts speech.TTS, text string) ([]speech.Audio, error) {
+	var out []speech.Audio
 	for a, err := range tts.Synthesize(ctx, text) {
 		if err != nil {
 			return out, err
@@ -397,7 +398,7 @@ func TestOpenAITTSFailuresEndTheSequence(t *testing.T) {
 			s.SetSpeech(sawtooth(240), 0, 0)
 			return fromOpenAITest(s)
 		}, tune: func(c *config.Speech) { c.APIKeyEnv = "" }, want: "openai tts: HTTP 401: "},
-		{name: "500", server: func(t *testing.T) speechServer { return failingSpeechServer(t, 500) }, want: "openai tts: HTTP 500: "},
+		{name: "500", server: func(t *testing.T) speechServer { return failingSpeechServer(t, 500, nil) }, want: "openai tts: HTTP 500: "},
 		{name: "past the timeout", server: func(t *testing.T) speechServer {
 			s := openaitest.New(t)
 			s.SetSpeech(sawtooth(240), 0, time.Minute)
@@ -437,7 +438,7 @@ func TestOpenAITTSFailuresEndTheSequence(t *testing.T) {
 func TestOpenAITTSRefusesBadInput(t *testing.T) {
 	s := openaitest.New(t)
 	tts := newSpeechTTS(t, fromOpenAITest(s), nil)
-	if _, err := synthesizeEach(t.Context(), tts, strings.Repeat("Words. ", 1000)); !errors.Is(err, dialog.ErrTextTooLong) {
+	if _, err := synthesizeEach(t.Context(), tts, strings.Repeat("Words. ", 1000)); !errors.Is(err, speech.ErrTextTooLong) {
 		t.Errorf("long text: err %v, want ErrTextTooLong", err)
 	}
 	if got, err := synthesizeEach(t.Context(), tts, " ... \n !? "); len(got) != 0 || err != nil {
@@ -469,14 +470,14 @@ func TestOpenAISpeechConstructorsRefuseBadConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := speechConfig(t, srv, "some-model", tt.tune)
-			_, err := dialog.NewOpenAITTS(cfg, nil)
+			_, err := speech.NewOpenAITTS(cfg, nil)
 			if err == nil || !strings.Contains(err.Error(), "openai tts: "+tt.want) {
 				t.Errorf("tts: err %v, want %q", err, tt.want)
 			}
 			if tt.tts {
 				return
 			}
-			if _, err := dialog.NewOpenAISTT(cfg, nil); err == nil || !strings.Contains(err.Error(), "openai stt: "+tt.want) {
+			if _, err := speech.NewOpenAISTT(cfg, nil); err == nil || !strings.Contains(err.Error(), "openai stt: "+tt.want) {
 				t.Errorf("stt: err %v, want %q", err, tt.want)
 			}
 		})

@@ -1,4 +1,4 @@
-package dialog
+package openaiapi
 
 import (
 	"context"
@@ -12,23 +12,23 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 )
 
-// TestOpenAIRetryAfterParsing: the provider's wait is read as OpenAI's
+// TestRetryAfterParsing: the provider's wait is read as OpenAI's
 // milliseconds header first, then Retry-After in seconds or as a date.
-func TestOpenAIRetryAfterParsing(t *testing.T) {
+func TestRetryAfterParsing(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	cases := []struct {
-		hint retryHint
+		hint RetryHint
 		want time.Duration
 		ok   bool
 	}{
-		{retryHint{retryAfter: "1"}, time.Second, true},
-		{retryHint{retryAfter: " 0 "}, 0, true},
-		{retryHint{retryAfter: "2", retryAfterMS: "1500"}, 1500 * time.Millisecond, true},
-		{retryHint{retryAfter: "Sun, 01 Mar 2026 12:00:07 GMT"}, 7 * time.Second, true},
-		{retryHint{retryAfter: "Sun, 01 Mar 2026 11:00:00 GMT"}, 0, true},
-		{retryHint{retryAfter: "-3"}, 0, false},
-		{retryHint{retryAfter: "soon"}, 0, false},
-		{retryHint{}, 0, false},
+		{RetryHint{retryAfter: "1"}, time.Second, true},
+		{RetryHint{retryAfter: " 0 "}, 0, true},
+		{RetryHint{retryAfter: "2", retryAfterMS: "1500"}, 1500 * time.Millisecond, true},
+		{RetryHint{retryAfter: "Sun, 01 Mar 2026 12:00:07 GMT"}, 7 * time.Second, true},
+		{RetryHint{retryAfter: "Sun, 01 Mar 2026 11:00:00 GMT"}, 0, true},
+		{RetryHint{retryAfter: "-3"}, 0, false},
+		{RetryHint{retryAfter: "soon"}, 0, false},
+		{RetryHint{}, 0, false},
 	}
 	for _, tc := range cases {
 		got, ok := parseRetryAfter(&tc.hint, now)
@@ -38,14 +38,14 @@ func TestOpenAIRetryAfterParsing(t *testing.T) {
 	}
 }
 
-// TestOpenAIBackoffIsJitteredAndCapped: without a Retry-After, waits grow
+// TestBackoffIsJitteredAndCapped: without a Retry-After, waits grow
 // from retryBase, stay within [d/2, d] and never pass retryCap.
-func TestOpenAIBackoffIsJitteredAndCapped(t *testing.T) {
+func TestBackoffIsJitteredAndCapped(t *testing.T) {
 	for attempt := range 12 {
 		d := min(retryBase<<min(attempt, 8), retryCap)
 		seen := map[time.Duration]bool{}
 		for range 50 {
-			w := retryWait(attempt, &retryHint{}, time.Now())
+			w := RetryWait(attempt, &RetryHint{}, time.Now())
 			if w < d/2 || w > d {
 				t.Fatalf("attempt %d: wait %v outside [%v, %v]", attempt, w, d/2, d)
 			}
@@ -57,10 +57,10 @@ func TestOpenAIBackoffIsJitteredAndCapped(t *testing.T) {
 	}
 }
 
-// TestOpenAIRetryableErrors: rate limits, server errors and network
+// TestRetryableErrors: rate limits, server errors and network
 // failures are retried; other client errors, malformed answers and the
 // end of the turn are not.
-func TestOpenAIRetryableErrors(t *testing.T) {
+func TestRetryableErrors(t *testing.T) {
 	cases := []struct {
 		err  error
 		want bool
@@ -78,8 +78,8 @@ func TestOpenAIRetryableErrors(t *testing.T) {
 		{errors.New("invalid character 'x' looking for beginning of value"), false},
 	}
 	for _, tc := range cases {
-		if got := retryable(tc.err); got != tc.want {
-			t.Errorf("%v: retryable %v, want %v", tc.err, got, tc.want)
+		if got := Retryable(tc.err); got != tc.want {
+			t.Errorf("%v: Retryable %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }

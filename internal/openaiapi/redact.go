@@ -1,4 +1,4 @@
-package dialog
+package openaiapi
 
 import (
 	"regexp"
@@ -8,7 +8,7 @@ import (
 // A provider's error text is partly its answer's body, and some providers
 // (and proxies in front of them) echo the request's headers or key in it.
 // That text ends up in logs and in errors the conductor keeps, so every
-// error from a provider call passes through a redactor first.
+// error from a provider call passes through a Redactor first.
 
 // credentialPatterns match what looks like a credential in error text, with
 // what replaces it: the values of Authorization and API-key headers or
@@ -36,14 +36,15 @@ const credentialChars = `[^\s"',;}\[\]]+`
 // (a host named ollama in a URL) while hiding nothing.
 const minKeyRedact = 8
 
-// redactor takes credentials out of a provider's errors: the configured
-// key itself and anything that looks like one.
-type redactor struct{ key string }
+// Redactor takes credentials out of a provider's errors: the configured
+// key itself and anything that looks like one. NewClient returns the one
+// for its key.
+type Redactor struct{ key string }
 
-// redact returns err with credentials removed from its text. It unwraps to
-// err, so the status and kind (statusOf, retryable) still read through it;
+// Redact returns err with credentials removed from its text. It unwraps to
+// err, so the status and kind (StatusOf, Retryable) still read through it;
 // only the text changes. nil stays nil.
-func (r redactor) redact(err error) error {
+func (r Redactor) Redact(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -55,7 +56,7 @@ func (r redactor) redact(err error) error {
 }
 
 // text is s with credentials removed.
-func (r redactor) text(s string) string {
+func (r Redactor) text(s string) string {
 	if len(r.key) >= minKeyRedact {
 		s = strings.ReplaceAll(s, r.key, "[redacted]")
 	}

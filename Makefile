@@ -7,11 +7,11 @@ CONFIG   ?= configs/switchboard.yaml
 # Debian packages the targets need. The build compiles Opus, the codec of
 # browser calls, against libopus through cgo (gcc, pkg-config). The
 # gateway speaks with flite and listens with pocketsphinx (phone calls);
-# the suite also needs the
-# PostgreSQL client (pg_isready), Chromium for the browser tests and
-# sip-tester (sipp, with its RTP and DTMF captures) and baresip (a real
-# softphone) for the phone tests, and kamailio for the load-balancing
-# example (configs/kamailio); the suite's PostgreSQL runs at 127.0.0.1:5432.
+# the suite also needs the PostgreSQL client (pg_isready), Chromium for
+# the browser tests and sip-tester (sipp, with its RTP and DTMF captures)
+# and baresip (a real softphone) for the phone tests, and kamailio for the
+# load-balancing example (configs/kamailio); the suite's PostgreSQL runs
+# at 127.0.0.1:5432.
 BUILD_DEBS := gcc pkg-config libopus-dev
 RUN_DEBS   := flite pocketsphinx pocketsphinx-en-us
 TEST_DEBS  := $(BUILD_DEBS) $(RUN_DEBS) postgresql-client chromium sip-tester baresip kamailio
@@ -44,7 +44,7 @@ call:
 	sipp $(SIP_TARGET) -sf testdata/sipp/call_press_zero.xml -s support -m 1 -i 127.0.0.1 -p 5090 -trace_msg -message_file /tmp/switchboard-call.log
 
 deps:
-	@scripts/debs.sh --for "the test suite (speech, PostgreSQL client, Chromium, sipp, baresip, kamailio)" $(TEST_DEBS)
+	@scripts/debs.sh --for "the test suite (libopus, speech, PostgreSQL client, Chromium, sipp, baresip, kamailio)" $(TEST_DEBS)
 
 test: deps
 	$(GO) vet ./...

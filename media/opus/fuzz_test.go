@@ -98,5 +98,17 @@ func FuzzDecode(f *testing.F) {
 		}
 		out, err = d.Decode(dst, next)
 		check("decode next", out, err, 0)
+
+		// media.Codec has no errors: whatever comes, a frame comes out.
+		c, err := NewCodec(111, DefaultEncoderConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(c.Decode(nil, packet)); n <= 0 || n > maxFrameSamples {
+			t.Fatalf("codec decode gave %d samples", n)
+		}
+		if n := len(c.Conceal(nil, FrameSamples, next)); n != FrameSamples {
+			t.Fatalf("codec conceal gave %d samples, want %d", n, FrameSamples)
+		}
 	})
 }

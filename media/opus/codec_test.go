@@ -34,7 +34,7 @@ func TestChromiumOfferMapsToCodecs(t *testing.T) {
 		name string
 		rate int
 	}{
-		111: {"opus", 48000},
+		111: {"opus", 16000}, // PCM rate; RTP clock 48000
 		9:   {"G722", 16000},
 		0:   {"PCMU", 8000},
 		8:   {"PCMA", 8000},
@@ -93,7 +93,7 @@ func TestOpusRTPMapChannels(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("opus/%d/%d: err %v, want ok %v", tc.clock, tc.channels, err, tc.ok)
 		}
-		if err == nil && c.SampleRate() != SampleRate {
+		if err == nil && c.SampleRate() != rate {
 			t.Errorf("opus/%d/%d: %d Hz", tc.clock, tc.channels, c.SampleRate())
 		}
 	}
@@ -103,16 +103,16 @@ func TestOpusRTPMapChannels(t *testing.T) {
 // stereo packets; the decoder gives one channel of 960 samples per 20 ms,
 // the mix, at the level of the input.
 func TestDecodesStereoAsMono(t *testing.T) {
-	enc, err := newEncoder(DefaultEncoderConfig(), 2)
+	enc, err := newEncoder(rate, DefaultEncoderConfig(), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := newDecoder(t)
-	pcm := make([]int16, 2*FrameSamples)
+	d := newDecoder(t, rate)
+	pcm := make([]int16, 2*frame)
 	var in, out []int16
 	for f := range 25 {
-		for i := range FrameSamples {
-			v := int16(8000 * math.Sin(2*math.Pi*440*float64(f*FrameSamples+i)/SampleRate))
+		for i := range frame {
+			v := int16(8000 * math.Sin(2*math.Pi*440*float64(f*frame+i)/rate))
 			pcm[2*i], pcm[2*i+1] = v, v
 			in = append(in, v)
 		}
@@ -124,11 +124,11 @@ func TestDecodesStereoAsMono(t *testing.T) {
 		if out, err = d.Decode(out, p); err != nil {
 			t.Fatal(err)
 		}
-		if len(out)-n != FrameSamples {
-			t.Fatalf("stereo packet decoded to %d samples, want %d", len(out)-n, FrameSamples)
+		if len(out)-n != frame {
+			t.Fatalf("stereo packet decoded to %d samples, want %d", len(out)-n, frame)
 		}
 	}
-	skip := 10 * FrameSamples
+	skip := 10 * frame
 	if e, g := energy(in[skip:]), energy(out[skip:]); math.Abs(e-g) > 1 {
 		t.Fatalf("mono mix at %.1f dBFS for %.1f in", g, e)
 	}
@@ -162,28 +162,29 @@ func TestWithFmtp(t *testing.T) {
 // packet becomes a concealed frame of the stream's length and an odd
 // PCM length an empty payload; both are counted.
 func TestCodecKeepsTiming(t *testing.T) {
-	c, err := NewCodec(111, DefaultEncoderConfig())
+	c, err := NewCodec(111, rate, DefaultEncoderConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkt := c.Encode(nil, make([]int16, 480)) // 10 ms
-	if out := c.Decode(nil, pkt); len(out) != 480 {
-		t.Fatalf("10 ms packet decoded to %d samples", len(out))
+	half := frame / 2 // 10 ms
+	pkt := c.Encode(nil, make([]int16, half))
+	if out := c.Decode(nil, pkt); len(out) != half {
+		t.Fatalf("10 ms packet decoded to %d samples, want %d", len(out), half)
 	}
-	if out := c.Decode(nil, []byte{0x03, 0x00}); len(out) != 480 {
-		t.Fatalf("bad packet gave %d samples, want the last packet's 480", len(out))
+	if out := c.Decode(nil, []byte{0x03, 0x00}); len(out) != half {
+		t.Fatalf("bad packet gave %d samples, want the last packet's %d", len(out), half)
 	}
-	if p := c.Encode([]byte{1}, make([]int16, 1440)); len(p) != 1 {
+	if p := c.Encode([]byte{1}, make([]int16, 3*half)); len(p) != 1 {
 		t.Fatalf("30 ms encoded to %d bytes, want none", len(p)-1)
 	}
 	enc, dec, last := c.Errors()
 	if enc != 1 || dec != 1 || !errors.Is(last, ErrFrameSize) {
 		t.Fatalf("errors: %d encode, %d decode, last %v", enc, dec, last)
 	}
-	if out := c.Conceal([]int16{5}, 960, nil); len(out) != 961 || out[0] != 5 {
+	if out := c.Conceal([]int16{5}, frame, nil); len(out) != frame+1 || out[0] != 5 {
 		t.Fatalf("conceal gave %d samples", len(out))
 	}
-	if out := c.Conceal(nil, 960, pkt); len(out) != 960 {
+	if out := c.Conceal(nil, frame, pkt); len(out) != frame {
 		t.Fatalf("conceal with FEC gave %d samples", len(out))
 	}
 	if out := c.Conceal(nil, 100, nil); len(out) != 100 {
@@ -197,16 +198,16 @@ func TestCodecKeepsTiming(t *testing.T) {
 // as slices, a pointer of cgo's not-in-heap type alone let the collector
 // free them mid-stream.)
 func TestStateSurvivesGC(t *testing.T) {
-	pcm := speech(t)[:50*FrameSamples]
-	want := decodeAll(t, encodeAll(t, DefaultEncoderConfig(), pcm))
+	pcm := speech(t, rate)[:50*frame]
+	want := decodeAll(t, rate, encodeAll(t, rate, DefaultEncoderConfig(), pcm))
 
-	enc, err := NewEncoder(DefaultEncoderConfig())
+	enc, err := NewEncoder(rate, DefaultEncoderConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := newDecoder(t)
+	d := newDecoder(t, rate)
 	var got [][]int16
-	for _, f := range frames(pcm) {
+	for _, f := range frames(pcm, rate) {
 		runtime.GC()
 		got = append(got, make([]int16, 4096)) // churn that would reuse freed state
 		p, err := enc.Encode(nil, f)

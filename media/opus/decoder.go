@@ -12,18 +12,24 @@ import (
 	"unsafe"
 )
 
-// Decoder turns Opus packets into 48 kHz mono PCM. A stereo stream (a
+// Decoder turns Opus packets into mono PCM at its rate. A stereo stream (a
 // browser's opus/48000/2 with stereo=1) is mixed down by libopus, which is
 // what the AI path wants. A Decoder keeps state between packets and is not
 // safe for concurrent use: each received stream owns one.
 type Decoder struct {
-	mem []uint64 // the OpusDecoder; see state
+	mem  []uint64 // the OpusDecoder; see state
+	rate int
 }
 
-// NewDecoder returns a decoder for 48 kHz mono.
-func NewDecoder() (*Decoder, error) {
-	d := &Decoder{mem: state(C.opus_decoder_get_size(1))}
-	ret := C.opus_decoder_init(d.st(), SampleRate, 1)
+// NewDecoder returns a mono decoder whose PCM is at rate Hz: 16000 for
+// the recogniser (libopus then decodes wideband speech without
+// resampling), up to 48000.
+func NewDecoder(rate int) (*Decoder, error) {
+	if err := checkRate(rate); err != nil {
+		return nil, err
+	}
+	d := &Decoder{mem: state(C.opus_decoder_get_size(1)), rate: rate}
+	ret := C.opus_decoder_init(d.st(), C.opus_int32(rate), 1)
 	runtime.KeepAlive(d.mem)
 	if err := check("init decoder", ret); err != nil {
 		return nil, err
@@ -36,7 +42,7 @@ func NewDecoder() (*Decoder, error) {
 func (d *Decoder) st() *C.OpusDecoder { return (*C.OpusDecoder)(unsafe.Pointer(&d.mem[0])) }
 
 // Decode appends the PCM of one packet to dst: as many samples as the
-// packet holds (960 for the 20 ms a browser sends, up to 120 ms). It
+// packet holds (the 20 ms a browser sends, up to 120 ms). It
 // allocates only when dst lacks room. A malformed packet leaves dst as it
 // was and returns an error; call Conceal to keep the stream's timing.
 func (d *Decoder) Decode(dst []int16, packet []byte) ([]int16, error) {
@@ -59,9 +65,10 @@ func (d *Decoder) Decode(dst []int16, packet []byte) ([]int16, error) {
 // Conceal appends n samples standing in for a lost packet: libopus's
 // packet-loss concealment, which extends the last pitch period and fades
 // it out, so a gap is heard as a smear rather than a click. n must be a
-// multiple of 2.5 ms (120 samples) up to 120 ms; 960 for a 20 ms packet.
+// multiple of 2.5 ms up to 120 ms: 320 samples for a 20 ms packet at
+// 16 kHz.
 func (d *Decoder) Conceal(dst []int16, n int) ([]int16, error) {
-	if err := checkGap(n); err != nil {
+	if err := d.checkGap(n); err != nil {
 		return dst, fmt.Errorf("conceal: %w", err)
 	}
 	return d.decode(dst, nil, n, 0)
@@ -76,7 +83,7 @@ func (d *Decoder) DecodeFEC(dst []int16, next []byte, n int) ([]int16, error) {
 	if err := checkPacket(next); err != nil {
 		return dst, fmt.Errorf("decode fec: %w", err)
 	}
-	if err := checkGap(n); err != nil {
+	if err := d.checkGap(n); err != nil {
 		return dst, fmt.Errorf("decode fec: %w", err)
 	}
 	return d.decode(dst, next, n, 1)
@@ -107,8 +114,9 @@ func checkPacket(p []byte) error {
 }
 
 // checkGap bounds the length of a concealed or recovered gap.
-func checkGap(n int) error {
-	if n <= 0 || n > maxFrameSamples || n%minFrameSamples != 0 {
+func (d *Decoder) checkGap(n int) error {
+	u := unit(d.rate)
+	if n <= 0 || n > maxUnits*u || n%u != 0 {
 		return fmt.Errorf("%w: %d samples", ErrFrameSize, n)
 	}
 	return nil

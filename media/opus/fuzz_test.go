@@ -22,7 +22,7 @@ type fuzzSeed struct {
 // fuzzSeeds are real packets of each kind the encoder makes from speech,
 // and the malformed ones of TestDecodeRejectsMalformed.
 func fuzzSeeds(tb testing.TB) []fuzzSeed {
-	pcm := speech(tb)
+	pcm := speech(tb, rate)
 	var seeds []fuzzSeed
 	for _, c := range []struct {
 		name string
@@ -32,10 +32,10 @@ func fuzzSeeds(tb testing.TB) []fuzzSeed {
 		{"celt_fullband", EncoderConfig{Bitrate: 128000, Complexity: -1}},
 		{"silk_narrowband_dtx", EncoderConfig{Bitrate: 8000, Complexity: 0, DTX: true}},
 	} {
-		pkts := encodeAll(tb, c.cfg, pcm)
+		pkts := encodeAll(tb, rate, c.cfg, pcm)
 		seeds = append(seeds,
-			fuzzSeed{c.name + "_first", pkts[0], pkts[1], FrameSamples},
-			fuzzSeed{c.name + "_speech", pkts[40], pkts[41], FrameSamples})
+			fuzzSeed{c.name + "_first", pkts[0], pkts[1], frame},
+			fuzzSeed{c.name + "_speech", pkts[40], pkts[41], frame})
 	}
 	return append(seeds,
 		fuzzSeed{"code3_no_frames_then_over_120ms", []byte{0x03, 0x00}, []byte{0x1b, 0x3f}, 120},
@@ -72,7 +72,7 @@ func TestFuzzSeeds(t *testing.T) {
 // Seeds live in testdata/fuzz/FuzzDecode (TestFuzzSeeds).
 func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, packet, next []byte, gap uint16) {
-		d := newDecoder(t)
+		d := newDecoder(t, rate)
 		dst := []int16{7}
 		check := func(op string, out []int16, err error, want int) {
 			t.Helper()
@@ -83,7 +83,7 @@ func FuzzDecode(f *testing.F) {
 				return
 			}
 			n := len(out) - 1
-			if n <= 0 || n > maxFrameSamples || n%minFrameSamples != 0 || (want > 0 && n != want) {
+			if n <= 0 || n > maxUnits*unit(rate) || n%unit(rate) != 0 || (want > 0 && n != want) {
 				t.Fatalf("%s gave %d samples (want %d)", op, n, want)
 			}
 		}
@@ -100,15 +100,15 @@ func FuzzDecode(f *testing.F) {
 		check("decode next", out, err, 0)
 
 		// media.Codec has no errors: whatever comes, a frame comes out.
-		c, err := NewCodec(111, DefaultEncoderConfig())
+		c, err := NewCodec(111, rate, DefaultEncoderConfig())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := len(c.Decode(nil, packet)); n <= 0 || n > maxFrameSamples {
+		if n := len(c.Decode(nil, packet)); n <= 0 || n > maxUnits*unit(rate) {
 			t.Fatalf("codec decode gave %d samples", n)
 		}
-		if n := len(c.Conceal(nil, FrameSamples, next)); n != FrameSamples {
-			t.Fatalf("codec conceal gave %d samples, want %d", n, FrameSamples)
+		if n := len(c.Conceal(nil, frame, next)); n != frame {
+			t.Fatalf("codec conceal gave %d samples, want %d", n, frame)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 // Package opus is Opus (RFC 6716) for the media path of browser calls:
-// 48 kHz mono PCM in 20 ms frames, with packet-loss concealment and the
-// in-band forward error correction (LBRR) that browsers send. It wraps
+// mono PCM in 20 ms frames, at 16 kHz for the AI path or up to 48 kHz,
+// with packet-loss concealment and the in-band forward error correction
+// (LBRR) that browsers send. It wraps
 // libopus, the reference implementation every browser runs, through cgo
 // (Debian's libopus-dev), rather than a pure-Go port: see the package's
 // first commit for the comparison.
@@ -27,22 +28,34 @@ import (
 )
 
 const (
-	// SampleRate is the rate of the PCM the Encoder takes and the Decoder
-	// returns, and the RTP clock rate of Opus (RFC 7587 §4.1).
-	SampleRate = 48000
-	// FrameSamples is one 20 ms frame at SampleRate, the RTP packet every
-	// browser sends.
-	FrameSamples = SampleRate / 50
+	// ClockRate is the RTP clock rate of Opus, whatever the rate of the
+	// PCM on either side (RFC 7587 §4.1).
+	ClockRate = 48000
 	// MaxPacket bounds a packet in either direction: an RTP payload must
 	// fit one datagram under the Ethernet MTU, and a packet said to be
 	// larger is refused before libopus reads it.
 	MaxPacket = 1500
-	// maxFrameSamples is the longest packet Opus can carry, 120 ms.
-	maxFrameSamples = SampleRate * 120 / 1000
-	// minFrameSamples is Opus's shortest frame, 2.5 ms: lengths passed to
-	// the concealment calls must be multiples of it.
-	minFrameSamples = SampleRate / 400
 )
+
+// checkRate accepts the PCM rates libopus encodes from and decodes to.
+// Opus codes internally at 8, 12, 16, 24 or 48 kHz, so a rate below 48
+// kHz costs no resampling where the content is that narrow.
+func checkRate(rate int) error {
+	switch rate {
+	case 8000, 12000, 16000, 24000, 48000:
+		return nil
+	}
+	return fmt.Errorf("opus: sample rate %d not one of 8000, 12000, 16000, 24000, 48000", rate)
+}
+
+// Frame durations, in units of Opus's shortest frame, 2.5 ms.
+const (
+	unitsPer20ms = 8
+	maxUnits     = 48 // 120 ms, the longest packet
+)
+
+// unit is 2.5 ms of samples at rate.
+func unit(rate int) int { return rate / 400 }
 
 // Errors callers can branch on with errors.Is.
 var (

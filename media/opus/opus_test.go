@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"testing"
@@ -11,11 +12,16 @@ import (
 	"switchboard/media"
 )
 
+// The tests run at the registered codec's PCM rate; frame is 20 ms of it.
+const (
+	rate  = DefaultRate
+	frame = rate / 50
+)
+
 // speech is flite saying "Hello, good morning. I have a question."
-// (testdata/audio, made by scripts/make-audio.sh), taken from 16 kHz to
-// 48 kHz as a browser's microphone would deliver it, and cut to whole
-// 20 ms frames.
-func speech(tb testing.TB) []int16 {
+// (testdata/audio, made by scripts/make-audio.sh, 16 kHz), at r Hz and
+// cut to whole 20 ms frames.
+func speech(tb testing.TB, r int) []int16 {
 	tb.Helper()
 	b, err := os.ReadFile("../../testdata/audio/greeting.wav")
 	if err != nil {
@@ -30,28 +36,27 @@ func speech(tb testing.TB) []int16 {
 	for i := range pcm {
 		pcm[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
 	}
-	up := media.Resample(nil, pcm, 16000, SampleRate)
-	return up[:len(up)/FrameSamples*FrameSamples]
+	pcm = media.Resample(nil, pcm, 16000, r)
+	return pcm[:len(pcm)/(r/50)*(r/50)]
 }
 
-// frames splits pcm into 20 ms frames.
-func frames(pcm []int16) [][]int16 {
+// frames splits pcm at r Hz into 20 ms frames.
+func frames(pcm []int16, r int) [][]int16 {
 	var out [][]int16
-	for len(pcm) >= FrameSamples {
-		out = append(out, pcm[:FrameSamples])
-		pcm = pcm[FrameSamples:]
+	for n := r / 50; len(pcm) >= n; pcm = pcm[n:] {
+		out = append(out, pcm[:n])
 	}
 	return out
 }
 
-func encodeAll(tb testing.TB, cfg EncoderConfig, pcm []int16) [][]byte {
+func encodeAll(tb testing.TB, r int, cfg EncoderConfig, pcm []int16) [][]byte {
 	tb.Helper()
-	enc, err := NewEncoder(cfg)
+	enc, err := NewEncoder(r, cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	var pkts [][]byte
-	for _, f := range frames(pcm) {
+	for _, f := range frames(pcm, r) {
 		p, err := enc.Encode(nil, f)
 		if err != nil {
 			tb.Fatal(err)
@@ -61,9 +66,9 @@ func encodeAll(tb testing.TB, cfg EncoderConfig, pcm []int16) [][]byte {
 	return pkts
 }
 
-func newDecoder(tb testing.TB) *Decoder {
+func newDecoder(tb testing.TB, r int) *Decoder {
 	tb.Helper()
-	d, err := NewDecoder()
+	d, err := NewDecoder(r)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -106,14 +111,14 @@ func bestLag(in, out []int16, maxLag int) (int, float64) {
 }
 
 func TestDefaultConfigIsValid(t *testing.T) {
-	if _, err := NewCodec(111, DefaultEncoderConfig()); err != nil {
+	if _, err := NewCodec(111, rate, DefaultEncoderConfig()); err != nil {
 		t.Fatal(err)
 	}
 	c, err := media.NewCodec("opus", 111)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Name() != "opus" || c.PayloadType() != 111 || c.ClockRate() != 48000 || c.SampleRate() != 48000 {
+	if c.Name() != "opus" || c.PayloadType() != 111 || c.ClockRate() != 48000 || c.SampleRate() != 16000 {
 		t.Fatalf("registered codec is %s/%d pt %d at %d Hz", c.Name(), c.ClockRate(), c.PayloadType(), c.SampleRate())
 	}
 }
@@ -132,7 +137,7 @@ func TestEncoderConfigRejected(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultEncoderConfig()
 			tc.edit(&cfg)
-			if _, err := NewEncoder(cfg); err == nil {
+			if _, err := NewEncoder(rate, cfg); err == nil {
 				t.Fatalf("config %+v accepted", cfg)
 			}
 		})
@@ -142,48 +147,45 @@ func TestEncoderConfigRejected(t *testing.T) {
 // TestRoundTripKeepsSpeech checks what a browser caller hears from the AI
 // and what the recogniser hears from them: speech through our encoder and
 // decoder keeps its level and its waveform, once the codec's look-ahead
-// is allowed for.
+// is allowed for; at the codec's 16 kHz and with 48 kHz PCM.
 func TestRoundTripKeepsSpeech(t *testing.T) {
-	pcm := speech(t)
-	d := newDecoder(t)
-	var out []int16
-	for i, p := range encodeAll(t, DefaultEncoderConfig(), pcm) {
-		var err error
-		if out, err = d.Decode(out, p); err != nil {
-			t.Fatalf("pkt %d len %d %x: %v (out len %d cap %d)", i, len(p), p[:min(8, len(p))], err, len(out), cap(out))
-		}
-	}
-	if len(out) != len(pcm) {
-		t.Fatalf("round trip gave %d samples for %d", len(out), len(pcm))
-	}
-	lag, s := bestLag(pcm, out, 400)
-	t.Logf("round trip: SNR %.1f dB at a delay of %d samples; level %.1f dBFS in, %.1f out", s, lag, energy(pcm), energy(out))
-	if s < 8 {
-		t.Errorf("round-trip SNR %.1f dB, want > 8 dB", s)
-	}
-	if d := math.Abs(energy(pcm) - energy(out)); d > 1 {
-		t.Errorf("level changed by %.1f dB, want within 1 dB", d)
+	for _, r := range []int{rate, 48000} {
+		t.Run(fmt.Sprintf("%dHz", r), func(t *testing.T) {
+			pcm := speech(t, r)
+			out := decodeAll(t, r, encodeAll(t, r, DefaultEncoderConfig(), pcm))
+			if len(out) != len(pcm) {
+				t.Fatalf("round trip gave %d samples for %d", len(out), len(pcm))
+			}
+			lag, s := bestLag(pcm, out, r/40) // up to 25 ms
+			t.Logf("round trip: SNR %.1f dB at a delay of %d samples; level %.1f dBFS in, %.1f out", s, lag, energy(pcm), energy(out))
+			if s < 8 {
+				t.Errorf("round-trip SNR %.1f dB, want > 8 dB", s)
+			}
+			if d := math.Abs(energy(pcm) - energy(out)); d > 1 {
+				t.Errorf("level changed by %.1f dB, want within 1 dB", d)
+			}
+		})
 	}
 }
 
 // TestRoundTripKeepsTone: a 1 kHz tone, the simplest signal a codec can
 // get wrong by its level or its pitch.
 func TestRoundTripKeepsTone(t *testing.T) {
-	pcm := make([]int16, 50*FrameSamples)
+	pcm := make([]int16, 50*frame)
 	for i := range pcm {
-		pcm[i] = int16(8000 * math.Sin(2*math.Pi*1000*float64(i)/SampleRate))
+		pcm[i] = int16(8000 * math.Sin(2*math.Pi*1000*float64(i)/rate))
 	}
-	d := newDecoder(t)
+	d := newDecoder(t, rate)
 	var out []int16
-	for _, p := range encodeAll(t, DefaultEncoderConfig(), pcm) {
+	for _, p := range encodeAll(t, rate, DefaultEncoderConfig(), pcm) {
 		var err error
 		if out, err = d.Decode(out, p); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Past the first 200 ms, where the encoder settles.
-	skip := 10 * FrameSamples
-	lag, s := bestLag(pcm[skip:], out[skip:], 400)
+	skip := 10 * frame
+	lag, s := bestLag(pcm[skip:], out[skip:], rate/40)
 	t.Logf("tone: SNR %.1f dB at a delay of %d samples", s, lag)
 	if s < 15 {
 		t.Errorf("tone SNR %.1f dB, want > 15 dB", s)
@@ -191,18 +193,20 @@ func TestRoundTripKeepsTone(t *testing.T) {
 }
 
 func TestEncodeFrameSizes(t *testing.T) {
-	enc, err := NewEncoder(DefaultEncoderConfig())
+	enc, err := NewEncoder(rate, DefaultEncoderConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := newDecoder(t)
+	d := newDecoder(t, rate)
+	u := unit(rate) // 2.5 ms
 	for _, tc := range []struct {
 		samples int
 		ok      bool
 	}{
-		{120, true}, {240, true}, {480, true}, {960, true}, {1920, true}, {2880, true},
-		{3840, true}, {4800, true}, {5760, true},
-		{0, false}, {1, false}, {959, false}, {961, false}, {1440, false}, {5880, false}, {11520, false},
+		{u, true}, {2 * u, true}, {4 * u, true}, {8 * u, true}, {16 * u, true}, {24 * u, true},
+		{32 * u, true}, {40 * u, true}, {48 * u, true},
+		{0, false}, {1, false}, {frame - 1, false}, {frame + 1, false}, {12 * u, false}, // 30 ms
+		{49 * u, false}, {96 * u, false},
 	} {
 		pkt, err := enc.Encode([]byte{0xaa}, make([]int16, tc.samples))
 		if !tc.ok {
@@ -240,7 +244,7 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dst := []int16{7}
-			got, err := newDecoder(t).Decode(dst, tc.packet)
+			got, err := newDecoder(t, rate).Decode(dst, tc.packet)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err %v, want %v", err, tc.want)
 			}
@@ -254,9 +258,9 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 // TestConcealGivesFrame: a lost packet after speech becomes a frame of
 // the asked length that carries the voice on (not silence) and fades.
 func TestConcealGivesFrame(t *testing.T) {
-	pcm := speech(t)
-	pkts := encodeAll(t, DefaultEncoderConfig(), pcm)
-	d := newDecoder(t)
+	pcm := speech(t, rate)
+	pkts := encodeAll(t, rate, DefaultEncoderConfig(), pcm)
+	d := newDecoder(t, rate)
 	loud := loudestFrame(pcm)
 	var last []int16
 	for _, p := range pkts[:loud+1] {
@@ -265,16 +269,16 @@ func TestConcealGivesFrame(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	first, err := d.Conceal([]int16{1, 2}, FrameSamples)
+	first, err := d.Conceal([]int16{1, 2}, frame)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(first) != 2+FrameSamples || first[0] != 1 || first[1] != 2 {
-		t.Fatalf("conceal gave %d samples after the 2 given, want 2+%d", len(first), FrameSamples)
+	if len(first) != 2+frame || first[0] != 1 || first[1] != 2 {
+		t.Fatalf("conceal gave %d samples after the 2 given, want 2+%d", len(first), frame)
 	}
 	var later []int16
 	for range 5 {
-		if later, err = d.Conceal(later[:0], FrameSamples); err != nil {
+		if later, err = d.Conceal(later[:0], frame); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -286,7 +290,7 @@ func TestConcealGivesFrame(t *testing.T) {
 	if e6 >= e1 {
 		t.Errorf("concealment does not fade: %.1f dBFS then %.1f", e1, e6)
 	}
-	for _, n := range []int{0, -960, 100, maxFrameSamples + minFrameSamples} {
+	for _, n := range []int{0, -960, 100, (maxUnits + 1) * unit(rate)} {
 		if _, err := d.Conceal(nil, n); !errors.Is(err, ErrFrameSize) {
 			t.Errorf("conceal %d samples: err %v, want ErrFrameSize", n, err)
 		}
@@ -299,31 +303,31 @@ func TestConcealGivesFrame(t *testing.T) {
 // decoder gives when nothing is lost; FEC must be clearly closer, which
 // is the reason the encoder spends bits on it.
 func TestFECRecoversBetterThanPLC(t *testing.T) {
-	pcm := speech(t)
-	pkts := encodeAll(t, DefaultEncoderConfig(), pcm)
-	clean := decodeAll(t, pkts)
+	pcm := speech(t, rate)
+	pkts := encodeAll(t, rate, DefaultEncoderConfig(), pcm)
+	clean := decodeAll(t, rate, pkts)
 
 	var fecSNR, plcSNR []float64
 	for lost := 1; lost < len(pkts)-1; lost++ {
-		ref := clean[lost*FrameSamples : (lost+1)*FrameSamples]
+		ref := clean[lost*frame : (lost+1)*frame]
 		if energy(ref) < -40 { // silence: nothing to recover
 			continue
 		}
-		fec, plc := newDecoder(t), newDecoder(t)
+		fec, plc := newDecoder(t, rate), newDecoder(t, rate)
 		for _, p := range pkts[:lost] {
 			mustDecode(t, fec, p)
 			mustDecode(t, plc, p)
 		}
-		f, err := fec.DecodeFEC(nil, pkts[lost+1], FrameSamples)
+		f, err := fec.DecodeFEC(nil, pkts[lost+1], frame)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := plc.Conceal(nil, FrameSamples)
+		c, err := plc.Conceal(nil, frame)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(f) != FrameSamples {
-			t.Fatalf("FEC gave %d samples, want %d", len(f), FrameSamples)
+		if len(f) != frame {
+			t.Fatalf("FEC gave %d samples, want %d", len(f), frame)
 		}
 		fecSNR = append(fecSNR, snr(ref, f))
 		plcSNR = append(plcSNR, snr(ref, c))
@@ -354,17 +358,17 @@ func TestFECRecoversBetterThanPLC(t *testing.T) {
 func TestFECFallsBackToPLCWithoutIt(t *testing.T) {
 	cfg := DefaultEncoderConfig()
 	cfg.FEC = false
-	pkts := encodeAll(t, cfg, speech(t))
-	d := newDecoder(t)
+	pkts := encodeAll(t, rate, cfg, speech(t, rate))
+	d := newDecoder(t, rate)
 	mustDecode(t, d, pkts[0])
-	out, err := d.DecodeFEC(nil, pkts[2], FrameSamples)
-	if err != nil || len(out) != FrameSamples {
+	out, err := d.DecodeFEC(nil, pkts[2], frame)
+	if err != nil || len(out) != frame {
 		t.Fatalf("DecodeFEC without FEC: %d samples, err %v", len(out), err)
 	}
 }
 
-func decodeAll(tb testing.TB, pkts [][]byte) []int16 {
-	d := newDecoder(tb)
+func decodeAll(tb testing.TB, r int, pkts [][]byte) []int16 {
+	d := newDecoder(tb, r)
 	var out []int16
 	for _, p := range pkts {
 		var err error
@@ -384,7 +388,7 @@ func mustDecode(tb testing.TB, d *Decoder, p []byte) {
 
 func loudestFrame(pcm []int16) int {
 	best, at := math.Inf(-1), 0
-	for i, f := range frames(pcm) {
+	for i, f := range frames(pcm, rate) {
 		if e := energy(f); e > best {
 			best, at = e, i
 		}

@@ -41,17 +41,17 @@ func TestSessionRecoversLossWithFEC(t *testing.T) {
 	go func() {
 		defer close(heard)
 		for f := range rx.Audio() {
-			if len(f) != FrameSamples {
-				t.Errorf("received a frame of %d samples, want %d", len(f), FrameSamples)
+			if len(f) != frame {
+				t.Errorf("received a frame of %d samples, want %d", len(f), frame)
 			}
 			mu.Lock()
 			frames = append(frames, append([]int16(nil), f...))
 			mu.Unlock()
 		}
 	}()
-	pcm := speech(t)
-	pcm = pcm[len(pcm)/5 : len(pcm)/5+75*FrameSamples]
-	if err := tx.Play(ctx, pcm, SampleRate); err != nil {
+	pcm := speech(t, rate)
+	pcm = pcm[len(pcm)/5 : len(pcm)/5+75*frame]
+	if err := tx.Play(ctx, pcm, rate); err != nil {
 		t.Fatal(err)
 	}
 	// The jitter buffer declares a loss three packets later: let the last
@@ -73,7 +73,7 @@ func TestSessionRecoversLossWithFEC(t *testing.T) {
 	pkts, dropped, first := relay.result()
 	// The reference: every packet sent, decoded with nothing lost.
 	clean := make(map[uint16][]int16)
-	d := newDecoder(t)
+	d := newDecoder(t, rate)
 	for _, p := range pkts {
 		out, err := d.Decode(nil, p.payload)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"switchboard/config"
 	"switchboard/media"
 	_ "switchboard/media/g722" // registers the G.722 codec
+	_ "switchboard/media/opus" // registers Opus (browser calls; libopus through cgo)
 	"switchboard/sip"
 	"switchboard/speech"
 )

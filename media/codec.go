@@ -26,6 +26,23 @@ type Codec interface {
 	Decode(dst []int16, payload []byte) []int16
 }
 
+// Concealer is implemented by codecs that stand in for a lost packet
+// better than silence: Opus extends the voice and, with in-band FEC,
+// recovers the frame from the packet that followed it. The receiver uses
+// it when its decoder has it.
+type Concealer interface {
+	// Conceal appends n samples for a lost packet. next is the payload of
+	// the packet that followed the lost one when it has already arrived,
+	// else nil.
+	Conceal(dst []int16, n int, next []byte) []int16
+}
+
+// RTPChannels is implemented by codecs whose rtpmap names a channel count
+// other than 1: Opus always says 2 (RFC 7587 §7), whatever it carries.
+type RTPChannels interface {
+	RTPChannels() int
+}
+
 // NewCodecFunc builds a codec for a payload type; packages that add codecs
 // (G.722 lives in its own package) register one in codecs.
 type NewCodecFunc func(payloadType uint8) Codec
@@ -54,6 +71,31 @@ func NewCodec(name string, payloadType uint8) (Codec, error) {
 		return nil, fmt.Errorf("media: codec %q not supported", name)
 	}
 	return f(payloadType), nil
+}
+
+// NewCodecRTPMap returns a fresh codec for an rtpmap as a peer offered
+// it (a browser's "111 opus/48000/2", "9 G722/8000"), checking the clock
+// rate and the channel count against what the codec signals, so that
+// opus/48000/2 gives the mono Opus codec and G722/16000 is refused rather
+// than played at the wrong speed. channels 0 means the rtpmap named none,
+// which is 1.
+func NewCodecRTPMap(payloadType uint8, name string, clockRate uint32, channels int) (Codec, error) {
+	c, err := NewCodec(name, payloadType)
+	if err != nil {
+		return nil, err
+	}
+	want := 1
+	if rc, ok := c.(RTPChannels); ok {
+		want = rc.RTPChannels()
+	}
+	if channels == 0 {
+		channels = 1
+	}
+	if clockRate != c.ClockRate() || channels != want {
+		return nil, fmt.Errorf("media: codec %s/%d/%d not supported: want %s/%d/%d",
+			name, clockRate, channels, name, c.ClockRate(), want)
+	}
+	return c, nil
 }
 
 // g711Codec is PCMU (mu-law) or PCMA (A-law); it is stateless.

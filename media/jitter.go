@@ -126,6 +126,17 @@ func (j *jitterBuffer) pop(force bool) (slot *jitterSlot, ok bool) {
 	return nil, true
 }
 
+// peek returns the packet due next if it is held, without taking it: after
+// pop reports a loss, the packet that followed the lost one, from which a
+// codec with in-band FEC recovers it.
+func (j *jitterBuffer) peek() *jitterSlot {
+	s := &j.slots[j.next%jitterSlots]
+	if j.count == 0 || !s.used || s.seq != j.next {
+		return nil
+	}
+	return s
+}
+
 // pending is the number of packets held.
 func (j *jitterBuffer) pending() int { return j.count }
 

@@ -156,7 +156,7 @@ func (r *receiver) drain() {
 func (r *receiver) deliver(slot *jitterSlot) {
 	switch {
 	case slot == nil:
-		r.out.send(silence(r.out.get(), r.frameLen))
+		r.out.send(r.conceal())
 	case slot.pt == r.pt:
 		frame := r.dec.Decode(r.out.get(), slot.payload)
 		if len(frame) > 0 {
@@ -172,6 +172,21 @@ func (r *receiver) deliver(slot *jitterSlot) {
 			r.digit(digit)
 		}
 	}
+}
+
+// conceal returns a frame for a lost packet: the codec's own concealment
+// when it has one, given the next packet if it is here and of the same
+// codec (for in-band FEC); silence otherwise.
+func (r *receiver) conceal() []int16 {
+	c, ok := r.dec.(Concealer)
+	if !ok {
+		return silence(r.out.get(), r.frameLen)
+	}
+	var next []byte
+	if s := r.jb.peek(); s != nil && s.pt == r.pt {
+		next = s.payload
+	}
+	return c.Conceal(r.out.get(), r.frameLen, next)
 }
 
 func (r *receiver) flushDigit() {

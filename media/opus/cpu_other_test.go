@@ -1,0 +1,11 @@
+//go:build !unix
+
+package opus
+
+import (
+	"testing"
+	"time"
+)
+
+// cpuTime is not measured on this platform.
+func cpuTime(*testing.B) time.Duration { return 0 }

@@ -39,12 +39,12 @@ func Bridge(ctx context.Context, a, b *Session) error {
 			if !ok {
 				return ended(a)
 			}
-			b.WriteFrame(f, int(a.rxRate.Load()))
+			b.WriteFrame(f.PCM, f.Rate)
 		case f, ok := <-b.Audio():
 			if !ok {
 				return ended(b)
 			}
-			a.WriteFrame(f, int(b.rxRate.Load()))
+			a.WriteFrame(f.PCM, f.Rate)
 		case d, ok := <-a.DTMF():
 			if !ok {
 				return ended(a)

@@ -50,7 +50,7 @@ func hears(t *testing.T, s *Session, what string) {
 	for {
 		select {
 		case f := <-s.Audio():
-			if sessRMS(f) > 2000 {
+			if sessRMS(f.PCM) > 2000 {
 				return
 			}
 		case <-deadline:

@@ -29,8 +29,10 @@ type call struct {
 	live Live
 	log  *slog.Logger
 
-	ctx   context.Context // the call's: ends when the call does
-	sess  *media.Session
+	ctx  context.Context // the call's: ends when the call does
+	sess *media.Session
+	// codec is the run loop's alone (a re-INVITE changes it there); the
+	// worker asks the session for the rate it sends at.
 	codec media.Codec
 	conv  store.Conversation
 
@@ -147,8 +149,8 @@ func ptime(ms int) time.Duration {
 // loop listens: audio through the VAD to the recogniser, DTMF, re-INVITEs,
 // and the ends of the call. A bridged fallback leg takes the media over.
 func (cl *call) loop(ctx context.Context) error {
-	rate := cl.codec.SampleRate()
-	vad := media.NewVAD(rate, media.VADConfig{EndSilence: cl.live.Voice.EndOfSpeech})
+	in := listening{rate: recogniserRate(cl.codec.SampleRate())}
+	vad := media.NewVAD(in.rate, media.VADConfig{EndSilence: cl.live.Voice.EndOfSpeech})
 	var (
 		stream dialog.STTStream
 		recent preRollRing
@@ -175,16 +177,17 @@ func (cl *call) loop(ctx context.Context) error {
 			cl.digit(d)
 		case b := <-cl.bridges:
 			return cl.bridge(ctx, b)
-		case frame, ok := <-audio:
+		case f, ok := <-audio:
 			if !ok {
 				audio = nil
 				continue
 			}
+			frame := in.frame(f)
 			switch vad.Process(frame) {
 			case media.VADSpeechStart:
 				cl.speechStarts()
 				cl.bargeIn() // the caller talks over the AI
-				stream = cl.startListening(ctx, rate, &recent)
+				stream = cl.startListening(ctx, in.rate, &recent)
 			case media.VADSpeechEnd:
 				if stream != nil {
 					_ = stream.Write(frame)
@@ -211,6 +214,39 @@ func (cl *call) startListening(ctx context.Context, rate int, recent *preRollRin
 	}
 	recent.each(func(f []int16) { _ = s.Write(f) })
 	return s
+}
+
+// recogniserRate is the rate the VAD and the recogniser run at for a call
+// whose line starts at lineRate: wideband audio is heard at 16 kHz (what
+// pocketsphinx's models are trained on), narrowband at 8 kHz.
+func recogniserRate(lineRate int) int {
+	if lineRate >= 16000 {
+		return 16000
+	}
+	return 8000
+}
+
+// listening brings the caller's frames to the recogniser's rate. The rate
+// is chosen once per call, since an utterance and the VAD's noise floor
+// span frames; a re-INVITE that changes the codec changes the frames'
+// rate, not the recogniser's, and from then on they are resampled.
+type listening struct {
+	rate int // the recogniser's
+	from int // the rate rs converts from
+	rs   *media.Resampler
+	buf  []int16
+}
+
+// frame returns f at the recogniser's rate, valid until the next call.
+func (l *listening) frame(f media.Frame) []int16 {
+	if f.Rate == l.rate || f.Rate <= 0 {
+		return f.PCM
+	}
+	if l.rs == nil || l.from != f.Rate {
+		l.rs, l.from = media.NewResampler(f.Rate, l.rate), f.Rate
+	}
+	l.buf = l.rs.Process(l.buf[:0], f.PCM)
+	return l.buf
 }
 
 // preRollRing keeps the last preRoll frames. Frames from the session are

@@ -137,7 +137,7 @@ func (cl *call) turn(ctx context.Context, in dialog.Inbound, notBefore time.Time
 // barging in cuts it short without error.
 func (cl *call) speak(ctx context.Context, text string) error {
 	if cl.isPrompt(text) {
-		rate := cl.codec.SampleRate()
+		rate := cl.sess.SampleRate()
 		pcm, err := cl.ch.prompts.get(ctx, text, rate)
 		if err != nil {
 			return err

@@ -153,7 +153,7 @@ func (cl *call) bridge(ctx context.Context, b bridged) error {
 		}
 		cancel()
 	}()
-	err := media.Bridge(bctx, cl.sess, b.sess)
+	err := media.Bridge(bctx, cl.sess, b.sess, cl.log)
 	hctx := context.WithoutCancel(ctx)
 	select {
 	case <-cl.sip.Done():

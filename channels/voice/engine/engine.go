@@ -1,0 +1,122 @@
+// Package engine is the spoken call: it listens to a caller on a Line
+// (VAD, pre-roll, streamed recognition, DTMF), runs the turns with the
+// dialog conductor, speaks the replies (barge-in included) and carries out
+// a handoff by the transfer actions the line supports, bridging the caller
+// to a second leg when one answers. One owner goroutine runs each call.
+//
+// It knows no signalling protocol: SIP/RTP, WebRTC and Twilio Media
+// Streams are line adapters that answer the call, hand the engine a Line,
+// and carry out REFER or an outbound leg in their own protocol. It must
+// not import package sip.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"switchboard/config"
+	"switchboard/dialog"
+	"switchboard/store"
+)
+
+// Options are the engine's dependencies, shared by every call.
+type Options struct {
+	Store   store.Store
+	Turns   *dialog.Conductor
+	STT     dialog.STT
+	TTS     dialog.TTS
+	Metrics *Metrics
+	// ObserveReply, when set, gets each reply's latency as it is measured
+	// (the end of the caller's speech to the reply's first audio): for
+	// benchmarks that want every sample, not histogram buckets.
+	ObserveReply func(time.Duration)
+}
+
+// Engine runs calls. It holds what calls share: the providers and the
+// prompts synthesised once for all of them.
+type Engine struct {
+	opts    Options
+	prompts *prompts
+}
+
+// New builds an engine.
+func New(opts Options) *Engine {
+	return &Engine{opts: opts, prompts: newPrompts(opts.TTS)}
+}
+
+// Config is the part of the config a call runs on; a call takes one at its
+// start and keeps it, so a reload never changes a call halfway. Of Voice
+// the engine reads the greeting, end_of_speech and handoff_digit; of
+// Handoff the messages and targets.
+type Config struct {
+	Voice   config.VoiceChannel
+	Handoff config.Handoff
+}
+
+// Call is one answered call to run.
+type Call struct {
+	Line         Line
+	Conversation store.Conversation // created by the adapter, which knows the channel and thread
+	Config       Config
+	Log          *slog.Logger
+}
+
+// call is one call being run. Its run loop (the owner) is the only reader
+// of the line's audio and DTMF; spoken turns run on the worker goroutine so
+// that listening never stops while the AI thinks or talks.
+type call struct {
+	e    *Engine
+	line Line
+	cfg  Config
+	log  *slog.Logger
+	conv store.Conversation
+
+	ctx          context.Context // the call's: ends when the call does
+	jobs         chan job
+	bridges      chan bridged // a leg that answered, for the loop to bridge
+	transferring atomic.Bool
+	stopWorker   context.CancelFunc
+
+	speakerMu sync.Mutex
+	speaker   *speaker // the turn's, while it speaks a streamed reply
+
+	replyMu  sync.Mutex
+	replyEnd time.Time // end of the utterance being answered, until its reply starts
+
+	// starts counts utterances the caller started (the run loop adds);
+	// resumed wakes a worker waiting to see whether the caller goes on.
+	starts  atomic.Int64
+	resumed chan struct{}
+	held    string // the worker's: words waiting for the rest of the sentence
+}
+
+// Run talks with the caller on c.Line from the greeting until the call
+// ends: the line ends, ctx ends, or a bridged leg hangs up. It returns
+// once every goroutine it started has stopped; the line's media is the
+// adapter's to close afterwards.
+func (e *Engine) Run(ctx context.Context, c Call) error {
+	log := c.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cl := &call{e: e, line: c.Line, cfg: c.Config, conv: c.Conversation, ctx: ctx,
+		log: log.With("conversation_id", c.Conversation.ID)}
+	e.opts.Metrics.calls.Inc()
+
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	cl.stopWorker = stop
+	cl.jobs, cl.bridges, cl.resumed = make(chan job, 8), make(chan bridged, 1), make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() { defer close(done); cl.work(wctx) }()
+	defer func() { stop(); <-done }()
+	cl.jobs <- job{greet: true}
+	if err := cl.loop(ctx); err != nil {
+		return fmt.Errorf("call %s: %w", c.Conversation.ID, err)
+	}
+	return nil
+}

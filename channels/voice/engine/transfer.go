@@ -1,0 +1,125 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"switchboard/media"
+	"switchboard/store"
+)
+
+// bridged is a leg that answered, handed to the call's loop, which owns the
+// caller's media and so is the one to bridge it.
+type bridged struct {
+	leg    Leg
+	target string
+}
+
+// transfer carries out handoff h by the target's method: REFER, bridge, or
+// REFER and then bridge when the caller's side refuses. It goes only to the
+// configured target the handoff names, never to an address that came from
+// the caller. Whatever fails, the call stays up and the AI takes it back.
+func (cl *call) transfer(ctx context.Context, h store.Handoff, decided time.Time) {
+	defer cl.transferring.Store(false)
+	target, ok := cl.cfg.Handoff.Targets[h.Target]
+	if !ok || target.Kind != "sip" {
+		cl.failed(ctx, h, "the handoff target "+h.Target+" cannot take phone calls")
+		return
+	}
+	t := Transfer{Handoff: h, Target: target, Decided: decided}
+	if target.Method == "refer" || target.Method == "refer_then_bridge" {
+		err := cl.refer(ctx, t)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		cl.log.Info("REFER did not transfer the call", "error", err)
+		cl.note(ctx, fmt.Sprintf("REFER to %s failed: %v.", h.Target, err))
+		if target.Method == "refer" {
+			cl.failed(ctx, h, "the transfer was refused")
+			return
+		}
+		t.Decided = time.Now()
+	}
+	cl.dial(ctx, t)
+}
+
+func (cl *call) refer(ctx context.Context, t Transfer) error {
+	if err := cl.line.Refer(ctx, t); err != nil {
+		cl.e.opts.Metrics.transfers.WithLabelValues("refer", "failed").Inc()
+		return err
+	}
+	cl.e.opts.Metrics.transfers.WithLabelValues("refer", "ok").Inc()
+	cl.note(ctx, fmt.Sprintf("Transferred to %s (%s) by REFER.", t.Handoff.Target, t.Target.URI))
+	// The transferee usually ends our leg itself; if not, we do.
+	_ = cl.hangup(ctx)
+	return nil
+}
+
+// dial rings the target as a second leg; when it answers, the call's loop
+// bridges the two. No answer, busy or an error: the AI comes back.
+func (cl *call) dial(ctx context.Context, t Transfer) {
+	leg, err := cl.line.Dial(ctx, t)
+	if err != nil {
+		if ctx.Err() != nil {
+			cl.e.opts.Metrics.transfers.WithLabelValues("bridge", "caller_left").Inc()
+			return // the caller hung up while it rang; the line gave up on it
+		}
+		cl.e.opts.Metrics.transfers.WithLabelValues("bridge", "failed").Inc()
+		cl.failed(ctx, t.Handoff, failure(err))
+		return
+	}
+	cl.e.opts.Metrics.transfers.WithLabelValues("bridge", "ok").Inc()
+	select {
+	case cl.bridges <- bridged{leg: leg, target: t.Handoff.Target}:
+	case <-ctx.Done():
+		_ = leg.Hangup(context.WithoutCancel(ctx))
+	}
+}
+
+// failure is why a transfer step failed, in the transcript's words.
+func failure(err error) string {
+	var fe *FailedError
+	if errors.As(err, &fe) {
+		return fe.Reason
+	}
+	return err.Error()
+}
+
+// bridge relays media between the caller and the leg until either hangs
+// up, then hangs up the other. The AI has left the call.
+func (cl *call) bridge(ctx context.Context, b bridged) error {
+	cl.stopWorker()
+	cl.line.StopPlayback()
+	cl.note(ctx, "Bridged to "+b.target+"; the AI has left the call.")
+	err := media.Bridge(ctx, cl.line, b.leg, cl.log)
+	cl.log.Info("bridge ended", "cause", err)
+	// Whichever side ended, both are hung up: hanging up an ended side
+	// does nothing, and one whose media stopped must hear a BYE.
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = b.leg.Hangup(hctx)
+	_ = cl.hangup(hctx)
+	if err != nil && !errors.Is(err, context.Canceled) && !isEnded(err) {
+		return fmt.Errorf("bridge: %w", err)
+	}
+	return nil
+}
+
+// isEnded: a side of the bridge ending is how a bridged call ends.
+func isEnded(err error) bool {
+	var ended *media.EndedError
+	return errors.As(err, &ended)
+}
+
+// failed gives the call back to the AI, records a callback and tells the
+// caller.
+func (cl *call) failed(ctx context.Context, h store.Handoff, why string) {
+	msg, err := cl.e.opts.Turns.TransferFailed(ctx, h, why)
+	if err != nil {
+		cl.log.Error("transfer failed and the callback was not recorded", "error", err)
+		return
+	}
+	cl.enqueue(job{say: msg.Text})
+}

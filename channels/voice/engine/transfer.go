@@ -34,6 +34,16 @@ func (cl *call) transfer(ctx context.Context, h store.Handoff, decided time.Time
 		if err == nil || ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, errors.ErrUnsupported) {
+			// A line with no REFER (a browser's) goes straight to the
+			// bridge, which is what refer_then_bridge means for it.
+			if target.Method == "refer" {
+				cl.failed(ctx, h, "this line cannot be transferred by REFER")
+				return
+			}
+			cl.dial(ctx, t)
+			return
+		}
 		cl.log.Info("REFER did not transfer the call", "error", err)
 		cl.note(ctx, fmt.Sprintf("REFER to %s failed: %v.", h.Target, err))
 		if target.Method == "refer" {
@@ -47,7 +57,9 @@ func (cl *call) transfer(ctx context.Context, h store.Handoff, decided time.Time
 
 func (cl *call) refer(ctx context.Context, t Transfer) error {
 	if err := cl.line.Refer(ctx, t); err != nil {
-		cl.e.opts.Metrics.transfers.WithLabelValues("refer", "failed").Inc()
+		if !errors.Is(err, errors.ErrUnsupported) {
+			cl.e.opts.Metrics.transfers.WithLabelValues("refer", "failed").Inc()
+		}
 		return err
 	}
 	cl.e.opts.Metrics.transfers.WithLabelValues("refer", "ok").Inc()

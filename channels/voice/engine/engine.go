@@ -12,6 +12,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -22,6 +23,9 @@ import (
 	"switchboard/dialog"
 	"switchboard/store"
 )
+
+// errCallOver ends what a call started once its owner loop has returned.
+var errCallOver = errors.New("call over")
 
 // Options are the engine's dependencies, shared by every call.
 type Options struct {
@@ -75,11 +79,16 @@ type call struct {
 	log  *slog.Logger
 	conv store.Conversation
 
-	ctx          context.Context // the call's: ends when the call does
-	jobs         chan job
-	bridges      chan bridged // a leg that answered, for the loop to bridge
-	transferring atomic.Bool
-	stopWorker   context.CancelFunc
+	jobs       chan job
+	stopWorker context.CancelFunc
+
+	// A transfer is the loop's: the worker asks for one on handoffs, the
+	// loop starts it (one at a time), hears its outcome (a leg to bridge,
+	// or none) and waits for it when the call ends.
+	handoffs     chan pendingHandoff
+	outcomes     chan bridged
+	transferring bool
+	transfers    sync.WaitGroup
 
 	speakerMu sync.Mutex
 	speaker   *speaker // the turn's, while it speaks a streamed reply
@@ -103,17 +112,24 @@ func (e *Engine) Run(ctx context.Context, c Call) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cl := &call{e: e, line: c.Line, cfg: c.Config, conv: c.Conversation, ctx: ctx,
+	ctx, end := context.WithCancelCause(ctx)
+	cl := &call{e: e, line: c.Line, cfg: c.Config, conv: c.Conversation,
 		log: log.With("conversation_id", c.Conversation.ID)}
 	e.opts.Metrics.calls.Inc()
 
 	wctx, stop := context.WithCancel(ctx)
-	defer stop()
 	cl.stopWorker = stop
-	cl.jobs, cl.bridges, cl.resumed = make(chan job, 8), make(chan bridged, 1), make(chan struct{}, 1)
-	done := make(chan struct{})
-	go func() { defer close(done); cl.work(wctx) }()
-	defer func() { stop(); <-done }()
+	cl.jobs, cl.resumed = make(chan job, 8), make(chan struct{}, 1)
+	cl.handoffs, cl.outcomes = make(chan pendingHandoff), make(chan bridged)
+	worked := make(chan struct{})
+	go func() { defer close(worked); cl.work(wctx) }()
+	defer func() {
+		// The call is over: everything it started stops, and is waited for,
+		// a transfer included (a leg it was about to hand over is hung up).
+		end(errCallOver)
+		<-worked
+		cl.transfers.Wait()
+	}()
 	cl.jobs <- job{greet: true}
 	if err := cl.loop(ctx); err != nil {
 		return fmt.Errorf("call %s: %w", c.Conversation.ID, err)

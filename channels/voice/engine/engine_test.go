@@ -3,12 +3,14 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"go/build"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +39,9 @@ type rig struct {
 
 const fallbackURI = "sip:support-desk@127.0.0.1:5999"
 
+// calls numbers the calls the tests make, for their thread keys.
+var calls atomic.Int64
+
 // newRig reaches the support line by method.
 func newRig(t *testing.T, method string) *rig {
 	t.Helper()
@@ -56,7 +61,7 @@ func newRig(t *testing.T, method string) *rig {
 func (r *rig) run(ctx context.Context, t *testing.T, line engine.Line) (store.ConversationID, <-chan error) {
 	t.Helper()
 	conv, err := r.core.Store.CreateConversation(ctx, store.Conversation{Channel: store.ChannelVoice,
-		Customer: "+15551230001", ThreadKey: "mem-" + t.Name()})
+		Customer: "+15551230001", ThreadKey: fmt.Sprintf("mem-%d", calls.Add(1))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,8 +41,13 @@ func (cl *call) loop(ctx context.Context) error {
 				continue
 			}
 			cl.digit(d)
-		case b := <-cl.bridges:
-			return cl.bridge(ctx, b)
+		case p := <-cl.handoffs:
+			cl.startTransfer(ctx, p)
+		case b := <-cl.outcomes:
+			cl.transferring = false
+			if b.leg != nil {
+				return cl.bridge(ctx, b)
+			}
 		case f, ok := <-audio:
 			if !ok {
 				audio = nil

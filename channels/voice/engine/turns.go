@@ -114,10 +114,8 @@ func (cl *call) turn(ctx context.Context, in dialog.Inbound, notBefore time.Time
 		return out, err
 	}
 	decided := time.Now()
-	if h := out.Handoff; h != nil && h.Status == store.HandoffPending && cl.transferring.CompareAndSwap(false, true) {
-		// The transfer lives as long as the call, not the worker: bridging
-		// stops the worker but not the transfer that asked for it.
-		go cl.transfer(cl.ctx, *h, decided)
+	if h := out.Handoff; h != nil && h.Status == store.HandoffPending {
+		cl.handOff(ctx, *h, decided)
 	}
 	if err := sp.finish(); err != nil {
 		return out, err

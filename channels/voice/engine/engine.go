@@ -66,7 +66,10 @@ type Call struct {
 	Line         Line
 	Conversation store.Conversation // created by the adapter, which knows the channel and thread
 	Config       Config
-	Log          *slog.Logger
+	// Log is the call's, with the keys that identify it to the line's
+	// protocol and the conversation (call_id, conversation_id); nil
+	// discards.
+	Log *slog.Logger
 }
 
 // call is one call being run. Its run loop (the owner) is the only reader
@@ -113,8 +116,7 @@ func (e *Engine) Run(ctx context.Context, c Call) error {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, end := context.WithCancelCause(ctx)
-	cl := &call{e: e, line: c.Line, cfg: c.Config, conv: c.Conversation,
-		log: log.With("conversation_id", c.Conversation.ID)}
+	cl := &call{e: e, line: c.Line, cfg: c.Config, conv: c.Conversation, log: log}
 	e.opts.Metrics.calls.Inc()
 
 	wctx, stop := context.WithCancel(ctx)

@@ -152,16 +152,11 @@ func (cl *call) bridge(ctx context.Context, b bridged) error {
 	defer cancel()
 	_ = b.leg.Hangup(hctx)
 	_ = cl.hangup(hctx)
-	if err != nil && !errors.Is(err, context.Canceled) && !isEnded(err) {
-		return fmt.Errorf("bridge: %w", err)
+	var ended *media.EndedError
+	if err != nil && ctx.Err() == nil && !errors.As(err, &ended) {
+		return fmt.Errorf("bridge: %w", err) // a side ending, or the call, is how a bridge ends
 	}
 	return nil
-}
-
-// isEnded: a side of the bridge ending is how a bridged call ends.
-func isEnded(err error) bool {
-	var ended *media.EndedError
-	return errors.As(err, &ended)
 }
 
 // failed gives the call back to the AI, records a callback and tells the

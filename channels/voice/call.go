@@ -51,19 +51,10 @@ func (cl *call) run(ctx context.Context) error {
 		_ = cl.sip.Hangup(context.WithoutCancel(ctx))
 		return err
 	}
-	// The Call-ID is the call's thread key: whatever else learns of the
-	// call by its SIP dialog finds the conversation by it.
-	conv, err := cl.ch.opts.Store.CreateConversation(ctx, store.Conversation{
-		Channel: store.ChannelVoice, Customer: cl.sip.From(), ThreadKey: cl.sip.ID(),
-	})
+	conv, err := cl.conversation(ctx, codec)
 	if err != nil {
 		_ = cl.sip.Hangup(context.WithoutCancel(ctx))
-		return fmt.Errorf("conversation: %w", err)
-	}
-	cl.log = cl.log.With("conversation_id", conv.ID)
-	text := fmt.Sprintf("Call from %s to %s (%s).", cl.sip.From(), cl.sip.To(), codec.Name())
-	if err := cl.ch.opts.Turns.Note(context.WithoutCancel(ctx), conv.ID, text); err != nil {
-		cl.log.Warn("note", "error", err)
+		return err
 	}
 
 	// Re-INVITEs change the session under the engine, which only ever sees
@@ -81,6 +72,24 @@ func (cl *call) run(ctx context.Context) error {
 		cl.ch.opts.Metrics.mediaTimeouts.Inc()
 	}
 	return err
+}
+
+// conversation starts the call's conversation. The Call-ID is its thread
+// key: whatever else learns of the call by its SIP dialog finds the
+// conversation by it.
+func (cl *call) conversation(ctx context.Context, codec media.Codec) (store.Conversation, error) {
+	conv, err := cl.ch.opts.Store.CreateConversation(ctx, store.Conversation{
+		Channel: store.ChannelVoice, Customer: cl.sip.From(), ThreadKey: cl.sip.ID(),
+	})
+	if err != nil {
+		return conv, fmt.Errorf("conversation: %w", err)
+	}
+	cl.log = cl.log.With("conversation_id", conv.ID)
+	text := fmt.Sprintf("Call from %s to %s (%s).", cl.sip.From(), cl.sip.To(), codec.Name())
+	if err := cl.ch.opts.Turns.Note(context.WithoutCancel(ctx), conv.ID, text); err != nil {
+		cl.log.Warn("note", "error", err) // the call matters more than its annotation
+	}
+	return conv, nil
 }
 
 // ring lets the call ring before the AI answers, when configured; a

@@ -15,17 +15,12 @@ import (
 // syllable must not be cut.
 const preRoll = 15 // frames of 20 ms
 
-// loop listens: audio through the VAD to the recogniser, DTMF, and the
-// end of the call. A bridged leg takes the media over.
+// loop listens: audio through the VAD to the recogniser, DTMF, transfers
+// and the end of the call. A bridged leg takes the media over.
 func (cl *call) loop(ctx context.Context) error {
 	in := listening{rate: recogniserRate(cl.line.SampleRate())}
-	vad := media.NewVAD(in.rate, media.VADConfig{EndSilence: cl.cfg.Voice.EndOfSpeech})
-	var (
-		stream dialog.STTStream
-		recent preRollRing
-		audio  = cl.line.Audio()
-		dtmf   = cl.line.DTMF()
-	)
+	ear := &ear{in: in, vad: media.NewVAD(in.rate, media.VADConfig{EndSilence: cl.cfg.Voice.EndOfSpeech})}
+	audio, dtmf := cl.line.Audio(), cl.line.DTMF()
 	for {
 		select {
 		case <-ctx.Done():
@@ -53,28 +48,43 @@ func (cl *call) loop(ctx context.Context) error {
 				audio = nil
 				continue
 			}
-			frame := in.frame(f)
-			switch vad.Process(frame) {
-			case media.VADSpeechStart:
-				cl.speechStarts()
-				cl.bargeIn() // the caller talks over the AI
-				stream = cl.startListening(ctx, in.rate, &recent)
-			case media.VADSpeechEnd:
-				if stream != nil {
-					_ = stream.Write(frame)
-					cl.enqueue(job{utterance: stream, ended: time.Now(), seq: cl.starts.Load()})
-					stream = nil
-				}
-				continue
-			}
-			if stream != nil && vad.InSpeech() {
-				if err := stream.Write(frame); err != nil {
-					cl.log.Warn("recogniser", "error", err)
-				}
-			}
-			recent.push(frame)
+			cl.hear(ctx, ear, f)
 		}
 	}
+}
+
+// ear is the loop's listening state.
+type ear struct {
+	in     listening
+	vad    *media.VAD
+	stream dialog.STTStream // the utterance being recognised, if any
+	recent preRollRing
+}
+
+// hear takes one frame of the caller's: through the VAD, and to the
+// recogniser while the caller speaks; the end of an utterance goes to the
+// worker.
+func (cl *call) hear(ctx context.Context, e *ear, f media.Frame) {
+	frame := e.in.frame(f)
+	switch e.vad.Process(frame) {
+	case media.VADSpeechStart:
+		cl.speechStarts()
+		cl.bargeIn() // the caller talks over the AI
+		e.stream = cl.startListening(ctx, e.in.rate, &e.recent)
+	case media.VADSpeechEnd:
+		if e.stream != nil {
+			_ = e.stream.Write(frame)
+			cl.enqueue(job{utterance: e.stream, ended: time.Now(), seq: cl.starts.Load()})
+			e.stream = nil
+		}
+		return
+	}
+	if e.stream != nil && e.vad.InSpeech() {
+		if err := e.stream.Write(frame); err != nil {
+			cl.log.Warn("recogniser", "error", err)
+		}
+	}
+	e.recent.push(frame)
 }
 
 func (cl *call) startListening(ctx context.Context, rate int, recent *preRollRing) dialog.STTStream {

@@ -50,7 +50,7 @@ func hears(t *testing.T, s *Session, what string) {
 	for {
 		select {
 		case f := <-s.Audio():
-			if sessRMS(f) > 2000 {
+			if sessRMS(f.PCM) > 2000 {
 				return
 			}
 		case <-deadline:
@@ -69,7 +69,7 @@ func TestBridgeRelaysAudioAndDigitsBothWays(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- Bridge(ctx, a, b) }()
+	go func() { done <- Bridge(ctx, a, b, testLog(t)) }()
 
 	go caller.Play(ctx, sessTone(8000, 2*time.Second), 8000)
 	hears(t, agent, "caller to agent")
@@ -93,7 +93,7 @@ func TestBridgeRelaysAudioAndDigitsBothWays(t *testing.T) {
 	select {
 	case err := <-done:
 		var ended *EndedError
-		if !errors.As(err, &ended) || ended.Session != a || !errors.Is(err, ErrClosed) {
+		if !errors.As(err, &ended) || ended.Port != Port(a) || !errors.Is(err, ErrClosed) {
 			t.Fatalf("Bridge = %v, want EndedError for a, ErrClosed", err)
 		}
 	case <-time.After(5 * time.Second):
@@ -108,7 +108,7 @@ func TestBridgeEndsWithItsContext(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(t.Context())
 	stop := errors.New("transfer done")
 	cancel(stop)
-	if err := Bridge(ctx, a, b); !errors.Is(err, stop) {
+	if err := Bridge(ctx, a, b, testLog(t)); !errors.Is(err, stop) {
 		t.Fatalf("Bridge = %v, want the context's cause", err)
 	}
 	if a.Err() != nil || b.Err() != nil {

@@ -71,7 +71,7 @@ func TestLostPacketUsesCodecConcealment(t *testing.T) {
 
 	var got []int16
 	for len(s.audio) > 0 {
-		f := <-s.audio
+		f := (<-s.audio).PCM
 		if len(f) != 160 {
 			t.Fatalf("frame of %d samples, want 160", len(f))
 		}

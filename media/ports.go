@@ -78,6 +78,21 @@ func (p *Ports) bind(port int) (rtpConn, rtcpConn *net.UDPConn, err error) {
 	return rtpConn, rtcpConn, nil
 }
 
+// Free is the number of port pairs not held by an open Session: the
+// whole range once every session is closed. A pair that another process
+// holds counts as free here; Open skips it.
+func (p *Ports) Free() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, used := range p.used {
+		if !used {
+			n++
+		}
+	}
+	return n
+}
+
 func (p *Ports) release(idx int) {
 	p.mu.Lock()
 	p.used[idx] = false

@@ -59,7 +59,13 @@ func TestPortsExhaustedThenReused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n := p.Free(); n != 2 {
+		t.Fatalf("Free() = %d before any Open, want 2", n)
+	}
 	a, b := openSession(t, p), openSession(t, p)
+	if n := p.Free(); n != 0 {
+		t.Fatalf("Free() = %d with both pairs open, want 0", n)
+	}
 	got := map[uint16]bool{a.LocalPort(): true, b.LocalPort(): true}
 	if !got[uint16(base)] || !got[uint16(base+2)] {
 		t.Fatalf("ports %d and %d, want %d and %d", a.LocalPort(), b.LocalPort(), base, base+2)
@@ -72,6 +78,9 @@ func TestPortsExhaustedThenReused(t *testing.T) {
 		t.Fatal("RTCP port was not bound")
 	}
 	a.Close()
+	if n := p.Free(); n != 1 {
+		t.Fatalf("Free() = %d after one Close, want 1", n)
+	}
 	c, err := p.Open(nil)
 	if err != nil {
 		t.Fatalf("Open after Close: %v", err)

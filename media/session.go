@@ -109,9 +109,8 @@ type Session struct {
 
 	hold   atomic.Bool
 	lastRx atomic.Int64 // time since epoch of the last valid RTP packet
-	rxRate atomic.Int64 // sample rate of the frames in Audio()
 
-	audio  chan []int16
+	audio  chan Frame
 	dtmf   chan rune
 	digits chan rune
 	play   playout
@@ -134,7 +133,7 @@ func newSession(log *slog.Logger, rtpConn, rtcpConn packetConn, port uint16, rel
 		rtcpEvery: defaultRTCPInterval,
 		ctx:       ctx,
 		cancel:    cancel,
-		audio:     make(chan []int16, audioQueue),
+		audio:     make(chan Frame, audioQueue),
 		dtmf:      make(chan rune, dtmfQueue),
 		digits:    make(chan rune, dtmfQueue),
 		spurt:     make(chan struct{}, 1),
@@ -226,12 +225,18 @@ func (s *Session) Hold(on bool) {
 }
 
 // Audio delivers the remote's audio, one decoded frame per packet (20 ms
-// unless the remote packs differently), in sequence order, at the codec's
-// sample rate, with a silent frame for each packet lost. When the reader
-// falls behind, the oldest frames are dropped (counted in Stats). Frames
-// are reused: a frame is valid until the next receive from the channel;
-// copy it to keep it. The channel is closed when the session ends.
-func (s *Session) Audio() <-chan []int16 { return s.audio }
+// unless the remote packs differently), in sequence order, each with the
+// sample rate of the codec that decoded it, with a silent frame for each
+// packet lost. When the reader falls behind, the oldest frames are
+// dropped (counted in Stats). Frames are reused: a frame is valid until
+// the next receive from the channel; copy it to keep it. The channel is
+// closed when the session ends.
+func (s *Session) Audio() <-chan Frame { return s.audio }
+
+// SampleRate is the rate of the audio the session sends now (its codec's),
+// 0 before Start. Play and WriteFrame take any rate and resample; audio
+// made at this rate needs no resampling.
+func (s *Session) SampleRate() int { return s.sendRate() }
 
 // DTMF delivers the RFC 4733 digits the remote sends, once per key press.
 // It is closed when the session ends.

@@ -5,6 +5,15 @@ import (
 	"sync/atomic"
 )
 
+// Frame is one packet's decoded audio and the rate it was decoded at. The
+// rate travels with the samples because a re-INVITE may change the codec,
+// and so the rate, between one frame and the next, while frames decoded
+// before the change still wait to be read.
+type Frame struct {
+	PCM  []int16
+	Rate int // Hz
+}
+
 // audioOut feeds Audio() without allocating a frame per packet. Frames
 // come from a small pool, and a frame's buffer is reused only once the
 // Go memory model guarantees the reader is done with it. The reader's
@@ -19,7 +28,7 @@ import (
 // With cap(ch)+2 buffers one is always free: at most the reader's frame
 // and cap(ch) newer ones are held, besides the one being filled.
 type audioOut struct {
-	ch      chan []int16
+	ch      chan Frame
 	sent    uint64 // completed sends
 	bufs    [][]int16
 	free    []int
@@ -33,7 +42,7 @@ type inFlight struct {
 	seq uint64 // which send it was, counting from 1
 }
 
-func newAudioOut(ch chan []int16, dropped *atomic.Uint64) audioOut {
+func newAudioOut(ch chan Frame, dropped *atomic.Uint64) audioOut {
 	n := cap(ch) + 2
 	a := audioOut{ch: ch, bufs: make([][]int16, n), free: make([]int, 0, n), flight: make([]inFlight, 0, n), dropped: dropped}
 	for i := range n {
@@ -57,13 +66,13 @@ func (a *audioOut) get() []int16 {
 	return a.bufs[a.cur][:0]
 }
 
-// send queues the frame get handed out, dropping the oldest queued frame
-// while the reader is behind.
-func (a *audioOut) send(frame []int16) {
+// send queues the frame get handed out, decoded at rate Hz, dropping the
+// oldest queued frame while the reader is behind.
+func (a *audioOut) send(frame []int16, rate int) {
 	a.bufs[a.cur] = frame[:0] // keep the storage the decoder grew
 	for {
 		select {
-		case a.ch <- frame:
+		case a.ch <- Frame{PCM: frame, Rate: rate}:
 			a.sent++
 			a.flight = append(a.flight, inFlight{buf: a.cur, seq: a.sent})
 			return
@@ -79,9 +88,9 @@ func (a *audioOut) send(frame []int16) {
 }
 
 // takeBack frees a frame the receiver took back out of the channel.
-func (a *audioOut) takeBack(old []int16) {
+func (a *audioOut) takeBack(old Frame) {
 	for i, f := range a.flight {
-		if sameArray(a.bufs[f.buf], old) {
+		if sameArray(a.bufs[f.buf], old.PCM) {
 			a.free = append(a.free, f.buf)
 			a.flight = slices.Delete(a.flight, i, i+1)
 			return

@@ -12,7 +12,7 @@ import (
 // detector checks the ordering), and the oldest frames are the ones
 // dropped.
 func TestAudioFramesStayIntactUntilTheNextReceive(t *testing.T) {
-	ch := make(chan []int16, audioQueue)
+	ch := make(chan Frame, audioQueue)
 	var dropped atomic.Uint64
 	out := newAudioOut(ch, &dropped)
 	const frames = 2000
@@ -22,7 +22,7 @@ func TestAudioFramesStayIntactUntilTheNextReceive(t *testing.T) {
 			for range 160 {
 				f = append(f, int16(i))
 			}
-			out.send(f)
+			out.send(f, 8000)
 			if i%7 == 0 {
 				time.Sleep(10 * time.Microsecond)
 			}
@@ -30,7 +30,8 @@ func TestAudioFramesStayIntactUntilTheNextReceive(t *testing.T) {
 		close(ch)
 	}()
 	last, got := -1, 0
-	for f := range ch {
+	for fr := range ch {
+		f := fr.PCM
 		id := int(f[0])
 		if id <= last {
 			t.Fatalf("frame %d after %d", id, last)

@@ -22,6 +22,7 @@ type receiver struct {
 	ssrc     uint32
 	haveSSRC bool
 	frameLen int // samples of the last frame, the length of a concealed one
+	rate     int // of the decoder: the rate of the frames delivered
 
 	pkt      rtp.Packet
 	jb       jitterBuffer
@@ -156,13 +157,13 @@ func (r *receiver) drain() {
 func (r *receiver) deliver(slot *jitterSlot) {
 	switch {
 	case slot == nil:
-		r.out.send(r.conceal())
+		r.out.send(r.conceal(), r.rate)
 	case slot.pt == r.pt:
 		frame := r.dec.Decode(r.out.get(), slot.payload)
 		if len(frame) > 0 {
 			r.frameLen = len(frame)
 		}
-		r.out.send(frame)
+		r.out.send(frame, r.rate)
 	case slot.pt == r.dtmf && r.dtmf != 0:
 		digit, ok, err := r.detector.Packet(slot.ts, slot.payload)
 		if err != nil {
@@ -239,9 +240,9 @@ func (r *receiver) reload() {
 	r.dec, r.pt, r.dtmf = s.dec, s.cfg.Codec.PayloadType(), s.cfg.DTMF
 	r.clock, r.ptime = s.cfg.Codec.ClockRate(), s.cfg.Ptime
 	s.mu.Unlock()
-	if rate := int64(r.dec.SampleRate()); r.frameLen == 0 || rate != s.rxRate.Load() {
-		r.frameLen = samples(int(rate), r.ptime)
-		s.rxRate.Store(rate)
+	if rate := r.dec.SampleRate(); r.frameLen == 0 || rate != r.rate {
+		r.frameLen = samples(rate, r.ptime)
+		r.rate = rate
 	}
 }
 

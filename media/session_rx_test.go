@@ -64,8 +64,8 @@ func FuzzRTPPacket(f *testing.F) {
 		}
 		r.drain()
 		for len(s.audio) > 0 {
-			if f := <-s.audio; len(f) > maxPacket {
-				t.Fatalf("frame of %d samples", len(f))
+			if f := <-s.audio; len(f.PCM) > maxPacket {
+				t.Fatalf("frame of %d samples", len(f.PCM))
 			}
 		}
 	})

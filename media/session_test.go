@@ -85,7 +85,7 @@ func nextFrame(t *testing.T, s *Session) []int16 {
 		if !ok {
 			t.Fatalf("audio closed: %v", s.Err())
 		}
-		return slices.Clone(f)
+		return slices.Clone(f.PCM)
 	case <-time.After(5 * time.Second):
 		t.Fatal("no audio frame within 5s")
 	}
@@ -196,7 +196,7 @@ func TestLatchesToTheSourceThatSends(t *testing.T) {
 	}
 	select {
 	case f := <-s.Audio():
-		t.Fatalf("audio from the intruder was delivered (rms %v)", sessRMS(f))
+		t.Fatalf("audio from the intruder was delivered (rms %v)", sessRMS(f.PCM))
 	default:
 	}
 }

@@ -79,7 +79,7 @@ func readSentences(tb testing.TB, name string) []sentence {
 // The voice channel runs the VAD with a short end silence and joins the
 // pieces of a sentence that the VAD splits at a pause, when the caller is
 // heard resuming before the first piece's words are recognised (see
-// channels/voice/endpoint.go). These are what that needs of the VAD.
+// channels/voice/engine/endpoint.go). These are what that needs of the VAD.
 const (
 	// shippedEndOfSpeech is channels.voice.end_of_speech in
 	// configs/switchboard.yaml, the EndSilence that calls run with.

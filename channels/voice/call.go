@@ -6,54 +6,32 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"switchboard/channels/voice/engine"
 	"switchboard/media"
 	"switchboard/sip"
-	"switchboard/speech"
 	"switchboard/store"
 )
 
-// preRoll is how much audio before the VAD's speech start goes to the
-// recogniser: the VAD needs a few frames to be sure, and the first
-// syllable must not be cut.
-const preRoll = 15 // frames of 20 ms
-
-// call is one answered call. Its run loop is the only reader of the
-// session's audio and DTMF; spoken turns run on the worker goroutine so
-// that listening never stops while the AI thinks or talks.
+// call is one SIP call: its dialog and RTP session, answered here and then
+// run by the engine on a line over them.
 type call struct {
 	ch   *Channel
 	sip  *sip.Call
 	live Live
 	log  *slog.Logger
+	sess *media.Session
+	// convID is the call's conversation once it has one (the handler
+	// notes there how the call ended).
+	convID store.ConversationID
 
-	ctx   context.Context // the call's: ends when the call does
-	sess  *media.Session
-	codec media.Codec
-	conv  store.Conversation
-
-	jobs         chan job
-	bridges      chan bridged // a fallback leg that answered, for the loop to bridge
-	transferring atomic.Bool
-	stopWorker   context.CancelFunc
-
-	speakerMu sync.Mutex
-	speaker   *speaker // the turn's, while it speaks a streamed reply
-
-	replyMu  sync.Mutex
-	replyEnd time.Time // end of the utterance being answered, until its reply starts
-
-	// starts counts utterances the caller started (the run loop adds);
-	// resumed wakes a worker waiting to see whether the caller goes on.
-	starts  atomic.Int64
-	resumed chan struct{}
-	held    string // the worker's: words waiting for the rest of the sentence
+	hsMu  sync.Mutex
+	hsFor int64 // the id of the handoff hs were built for
+	hs    []sip.Header
 }
 
 func (cl *call) run(ctx context.Context) error {
-	cl.ctx = ctx
 	sess, err := cl.ch.opts.Ports.Open(cl.log)
 	if err != nil {
 		_ = cl.sip.Reject(503, "Service Unavailable", "")
@@ -71,33 +49,51 @@ func (cl *call) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("answer: %w", err)
 	}
-	if err := cl.startMedia(ctx, ans); err != nil {
+	codec, err := cl.startMedia(ctx, ans)
+	if err != nil {
 		_ = cl.sip.Hangup(context.WithoutCancel(ctx))
 		return err
 	}
-	cl.ch.opts.Metrics.calls.Inc()
-	// The Call-ID is the call's thread key: whatever else learns of the
-	// call by its SIP dialog finds the conversation by it.
+	conv, err := cl.conversation(ctx, codec)
+	if err != nil {
+		_ = cl.sip.Hangup(context.WithoutCancel(ctx))
+		return err
+	}
+
+	// Re-INVITEs change the session under the engine, which only ever sees
+	// frames that carry their rate; the follower is the call's, and stops
+	// with it.
+	fctx, stopFollowing := context.WithCancel(ctx)
+	followed := make(chan struct{})
+	go func() { defer close(followed); cl.follow(fctx, codec) }()
+	defer func() { stopFollowing(); <-followed }()
+
+	err = cl.ch.engine.Run(ctx, engine.Call{Line: line{Session: sess, cl: cl}, Conversation: conv,
+		Config: engine.Config{Voice: cl.live.Voice, Handoff: cl.live.Handoff}, Log: cl.log})
+	if errors.Is(sess.Err(), media.ErrMediaTimeout) {
+		cl.log.Info("media ended, hung up", "error", sess.Err())
+		cl.ch.opts.Metrics.mediaTimeouts.Inc()
+	}
+	return err
+}
+
+// conversation starts the call's conversation. The Call-ID is its thread
+// key: whatever else learns of the call by its SIP dialog finds the
+// conversation by it.
+func (cl *call) conversation(ctx context.Context, codec media.Codec) (store.Conversation, error) {
 	conv, err := cl.ch.opts.Store.CreateConversation(ctx, store.Conversation{
 		Channel: store.ChannelVoice, Customer: cl.sip.From(), ThreadKey: cl.sip.ID(),
 	})
 	if err != nil {
-		_ = cl.sip.Hangup(context.WithoutCancel(ctx))
-		return fmt.Errorf("conversation: %w", err)
+		return conv, fmt.Errorf("conversation: %w", err)
 	}
-	cl.conv = conv
 	cl.log = cl.log.With("conversation_id", conv.ID)
-	cl.note(ctx, fmt.Sprintf("Call from %s to %s (%s).", cl.sip.From(), cl.sip.To(), cl.codec.Name()))
-
-	wctx, stop := context.WithCancel(ctx)
-	defer stop()
-	cl.stopWorker = stop
-	cl.jobs, cl.bridges, cl.resumed = make(chan job, 8), make(chan bridged, 1), make(chan struct{}, 1)
-	done := make(chan struct{})
-	go func() { defer close(done); cl.work(wctx) }()
-	defer func() { stop(); <-done }()
-	cl.jobs <- job{greet: true}
-	return cl.loop(ctx)
+	cl.convID = conv.ID
+	text := fmt.Sprintf("Call from %s to %s (%s).", cl.sip.From(), cl.sip.To(), codec.Name())
+	if err := cl.ch.opts.Turns.Note(context.WithoutCancel(ctx), conv.ID, text); err != nil {
+		cl.log.Warn("note", "error", err) // the call matters more than its annotation
+	}
+	return conv, nil
 }
 
 // ring lets the call ring before the AI answers, when configured; a
@@ -122,19 +118,18 @@ func (cl *call) ring(ctx context.Context) error {
 	}
 }
 
-func (cl *call) startMedia(ctx context.Context, ans sip.Answer) error {
+func (cl *call) startMedia(ctx context.Context, ans sip.Answer) (media.Codec, error) {
 	codec, err := media.NewCodec(ans.Codec.Name, ans.Codec.PayloadType)
 	if err != nil {
-		return fmt.Errorf("codec: %w", err)
+		return nil, fmt.Errorf("codec: %w", err)
 	}
-	cl.codec = codec
 	err = cl.sess.Start(ctx, media.SessionConfig{Codec: codec, DTMF: ans.DTMF, Remote: ans.RemoteAddr,
 		MediaTimeout: cl.live.Voice.MediaTimeout, Ptime: ptime(ans.Ptime)})
 	if err != nil {
-		return fmt.Errorf("media: %w", err)
+		return nil, fmt.Errorf("media: %w", err)
 	}
 	cl.sess.Hold(ans.Direction != "sendrecv")
-	return nil
+	return codec, nil
 }
 
 func ptime(ms int) time.Duration {
@@ -144,148 +139,50 @@ func ptime(ms int) time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
-// loop listens: audio through the VAD to the recogniser, DTMF, re-INVITEs,
-// and the ends of the call. A bridged fallback leg takes the media over.
-func (cl *call) loop(ctx context.Context) error {
-	rate := cl.codec.SampleRate()
-	vad := media.NewVAD(rate, media.VADConfig{EndSilence: cl.live.Voice.EndOfSpeech})
-	var (
-		stream speech.STTStream
-		recent preRollRing
-		audio  = cl.sess.Audio()
-		dtmf   = cl.sess.DTMF()
-	)
+// follow applies the caller's re-INVITEs to the session until ctx ends.
+// codec is the follower's alone.
+func (cl *call) follow(ctx context.Context, codec media.Codec) {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
-		case <-cl.sip.Done():
-			return nil
-		case <-cl.sess.Done():
-			cl.log.Info("media ended, hanging up", "error", cl.sess.Err())
-			cl.ch.opts.Metrics.mediaTimeouts.Inc()
-			return cl.hangup(ctx)
+			return
 		case a := <-cl.sip.Updates():
-			cl.update(a)
-		case d, ok := <-dtmf:
-			if !ok {
-				dtmf = nil // the session ended; its Done says so
-				continue
-			}
-			cl.digit(d)
-		case b := <-cl.bridges:
-			return cl.bridge(ctx, b)
-		case frame, ok := <-audio:
-			if !ok {
-				audio = nil
-				continue
-			}
-			switch vad.Process(frame) {
-			case media.VADSpeechStart:
-				cl.speechStarts()
-				cl.bargeIn() // the caller talks over the AI
-				stream = cl.startListening(ctx, rate, &recent)
-			case media.VADSpeechEnd:
-				if stream != nil {
-					_ = stream.Write(frame)
-					cl.enqueue(job{utterance: stream, ended: time.Now(), seq: cl.starts.Load()})
-					stream = nil
-				}
-				continue
-			}
-			if stream != nil && vad.InSpeech() {
-				if err := stream.Write(frame); err != nil {
-					cl.log.Warn("recogniser", "error", err)
-				}
-			}
-			recent.push(frame)
+			codec = cl.update(a, codec)
 		}
 	}
 }
 
-func (cl *call) startListening(ctx context.Context, rate int, recent *preRollRing) speech.STTStream {
-	s, err := cl.ch.opts.STT.Start(ctx, rate)
-	if err != nil {
-		cl.log.Warn("recogniser unavailable", "error", err)
-		return nil
-	}
-	recent.each(func(f []int16) { _ = s.Write(f) })
-	return s
-}
-
-// preRollRing keeps the last preRoll frames. Frames from the session are
-// reused by it, so they are copied, into buffers the ring reuses in turn:
-// nothing is allocated per frame once it is full.
-type preRollRing struct {
-	frames [preRoll][]int16
-	next   int // slot the next frame goes to
-	n      int // frames held
-}
-
-func (r *preRollRing) push(f []int16) {
-	r.frames[r.next] = append(r.frames[r.next][:0], f...)
-	r.next = (r.next + 1) % preRoll
-	r.n = min(r.n+1, preRoll)
-}
-
-// each calls f with the frames held, oldest first.
-func (r *preRollRing) each(f func([]int16)) {
-	for i := range r.n {
-		f(r.frames[(r.next-r.n+i+preRoll)%preRoll])
-	}
-}
-
-func (cl *call) update(a sip.Answer) {
+// update applies one re-INVITE and returns the codec now in use.
+func (cl *call) update(a sip.Answer, codec media.Codec) media.Codec {
 	hold := a.Direction != "sendrecv"
 	cl.log.Info("re-INVITE", "direction", a.Direction, "remote", a.RemoteAddr)
-	cfg := media.SessionConfig{Codec: cl.codec, DTMF: a.DTMF, Remote: a.RemoteAddr,
+	cfg := media.SessionConfig{Codec: codec, DTMF: a.DTMF, Remote: a.RemoteAddr,
 		MediaTimeout: cl.live.Voice.MediaTimeout, Ptime: ptime(a.Ptime)}
-	if a.Codec.Name != cl.codec.Name() || a.Codec.PayloadType != cl.codec.PayloadType() {
+	if a.Codec.Name != codec.Name() || a.Codec.PayloadType != codec.PayloadType() {
 		if c, err := media.NewCodec(a.Codec.Name, a.Codec.PayloadType); err == nil {
-			cl.codec, cfg.Codec = c, c
+			codec, cfg.Codec = c, c
 		}
 	}
 	if err := cl.sess.Update(cfg); err != nil {
 		cl.log.Warn("media update", "error", err)
 	}
 	cl.sess.Hold(hold)
+	return codec
 }
 
-func (cl *call) digit(d rune) {
-	cl.log.Info("dtmf", "digit", string(d))
-	if k := cl.live.Voice.HandoffDigit; k != "" && string(d) == k {
-		cl.sess.StopPlayback()
-		cl.enqueue(job{explicit: true, digit: d})
-	}
+// line is the engine's view of the call: the RTP session's audio and
+// digits, and hang-up, REFER and dial-out in SIP.
+type line struct {
+	*media.Session
+	cl *call
 }
 
-// enqueue hands a job to the worker; a caller who piles up more than the
-// queue holds while the AI is busy loses the oldest-but-one intent, never
-// the call.
-func (cl *call) enqueue(j job) {
-	select {
-	case cl.jobs <- j:
-	default:
-		cl.log.Warn("turn queue full, dropping an utterance")
-		if j.utterance != nil {
-			_, _ = j.utterance.Close()
-		}
-	}
-}
+var _ engine.Line = line{}
 
-func (cl *call) hangup(ctx context.Context) error {
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := cl.sip.Hangup(hctx); err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("hang up: %w", err)
-	}
-	return nil
-}
+func (l line) Hangup(ctx context.Context) error { return l.cl.sip.Hangup(ctx) }
 
-// note puts what happened on the call into the transcript; a failure is
-// logged, not fatal: the call matters more than its annotation.
-func (cl *call) note(ctx context.Context, text string) {
-	if err := cl.ch.opts.Turns.Note(context.WithoutCancel(ctx), cl.conv.ID, text); err != nil {
-		cl.log.Warn("note", "error", err)
-	}
+func (l line) Refer(ctx context.Context, t engine.Transfer) error { return l.cl.refer(ctx, t) }
+
+func (l line) Dial(ctx context.Context, t engine.Transfer) (engine.Leg, error) {
+	return l.cl.dial(ctx, t)
 }

@@ -38,6 +38,8 @@ type rig struct {
 	live    voice.Live
 	reg     *prometheus.Registry
 	sipAddr netip.AddrPort
+	ports   *media.Ports
+	pairs   int // in ports
 }
 
 // need fails or skips when a program the test drives is not installed.
@@ -119,7 +121,7 @@ func newRigWith(t testing.TB, fallback, method string, edit func(*voice.Live), p
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = srv.Serve(ctx) }()
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	return &rig{core: core, live: live, reg: reg, sipAddr: netip.MustParseAddrPort(srv.Addr("udp"))}
+	return &rig{core: core, live: live, reg: reg, sipAddr: netip.MustParseAddrPort(srv.Addr("udp")), ports: ports, pairs: ports.Free()}
 }
 
 // testWriter logs into the test until it ends. sipgo's transactions log
@@ -280,6 +282,13 @@ func (r *rig) conversation(t testing.TB) (store.Conversation, []store.Message, [
 		t.Fatal(err)
 	}
 	return convs[0], msgs, hs
+}
+
+// portsWhole waits until every RTP port pair of the rig's calls, their
+// transfer legs' included, is back in the pool.
+func (r *rig) portsWhole(t testing.TB) {
+	t.Helper()
+	eventually(t, "every RTP port pair back in the pool", func() bool { return r.ports.Free() == r.pairs })
 }
 
 // eventually polls cond until it holds or the (generous) deadline passes.

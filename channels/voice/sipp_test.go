@@ -153,6 +153,7 @@ func TestReferRejectedBridgesToFallback(t *testing.T) {
 				t.Errorf("bridged INVITE lacks context headers:\n%s", invite)
 			}
 			wantMessages(t, msgs, "REFER to support_line failed", "Bridged to support_line")
+			r.portsWhole(t)
 		})
 	}
 }
@@ -176,6 +177,7 @@ func TestFallbackNoAnswerRecordsCallback(t *testing.T) {
 		t.Fatalf("handoffs = %+v, want the transfer and a callback", hs)
 	}
 	wantMessages(t, msgs, "Transfer failed: no answer", r.live.Handoff.Messages.TransferFailed)
+	r.portsWhole(t)
 }
 
 // The caller hangs up while the fallback rings: the ringing INVITE is
@@ -189,6 +191,7 @@ func TestCallerHangsUpMidTransfer(t *testing.T) {
 	s := startSipp(t, scenario(t, "voice_caller.xml.tmpl", c), r.sipAddr.String(), freeUDPPort(t))
 	s.wait(t, 90*time.Second)
 	fb.wait(t, 30*time.Second)
+	r.portsWhole(t)
 }
 
 // A caller who sends no RTP at all is hung up after the media timeout.

@@ -7,119 +7,61 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
+	"switchboard/channels/voice/engine"
 	"switchboard/config"
 	"switchboard/media"
 	"switchboard/sip"
-	"switchboard/store"
-
-	"time"
 )
 
-// bridged is a fallback leg that answered, handed to the call's loop, which
-// owns the caller's media and so is the one to bridge it.
-type bridged struct {
-	leg    *sip.Leg
-	sess   *media.Session
-	target string
-}
-
-// transfer carries out handoff h on the phone: REFER, bridge, or REFER and
-// then bridge when the trunk refuses. It goes only to the configured target
-// the handoff names, never to an address that came from the caller.
-// Whatever fails, the call stays up and the AI takes it back.
-func (cl *call) transfer(ctx context.Context, h store.Handoff, decided time.Time) {
-	defer cl.transferring.Store(false)
-	target, ok := cl.live.Handoff.Targets[h.Target]
-	if !ok || target.Kind != "sip" {
-		cl.failed(ctx, h, "the handoff target "+h.Target+" cannot take phone calls")
-		return
-	}
-	hs, err := cl.contextHeaders(h, target)
-	if err != nil {
-		cl.log.Warn("context headers", "error", err)
-	}
-	if target.Method == "refer" || target.Method == "refer_then_bridge" {
-		err := cl.refer(ctx, h, target, hs, decided)
-		if err == nil || ctx.Err() != nil {
-			return
-		}
-		cl.log.Info("REFER did not transfer the call", "error", err)
-		cl.note(ctx, fmt.Sprintf("REFER to %s failed: %v.", h.Target, err))
-		if target.Method == "refer" {
-			cl.failed(ctx, h, "the transfer was refused")
-			return
-		}
-		decided = time.Now()
-	}
-	cl.dial(ctx, h, target, hs, decided)
-}
-
-func (cl *call) refer(ctx context.Context, h store.Handoff, target config.Target, hs []sip.Header, decided time.Time) error {
+// refer sends the caller's side a REFER to t's target, with the context
+// headers, and waits for its NOTIFYs (up to the configured refer_timeout).
+func (cl *call) refer(ctx context.Context, t engine.Transfer) error {
+	hs := cl.contextHeaders(t)
 	rctx, cancel := context.WithTimeout(ctx, cl.live.Voice.ReferTimeout)
 	defer cancel()
-	rctx = cl.timeSent(rctx, "refer", decided)
-	err := cl.sip.Refer(rctx, target.URI, hs)
+	rctx = cl.timeSent(rctx, "refer", t.Decided)
+	err := cl.sip.Refer(rctx, t.Target.URI, hs)
 	if errors.Is(err, sip.ErrUDPTooLarge) {
 		// A long summary can push the REFER past what UDP carries; the
 		// conversation id and the link still bring the agent everything.
 		cl.log.Info("REFER too large for UDP; sending it without the summary")
-		err = cl.sip.Refer(rctx, target.URI, withoutSummary(hs))
+		err = cl.sip.Refer(rctx, t.Target.URI, withoutSummary(hs))
 	}
-	if err != nil {
-		cl.ch.opts.Metrics.transfers.WithLabelValues("refer", "failed").Inc()
-		return err
-	}
-	cl.ch.opts.Metrics.transfers.WithLabelValues("refer", "ok").Inc()
-	cl.note(ctx, fmt.Sprintf("Transferred to %s (%s) by REFER.", h.Target, target.URI))
-	// The transferee usually ends our leg itself; if not, we do.
-	_ = cl.hangup(ctx)
-	return nil
+	return err
 }
 
-// dial rings the fallback as a second leg; when it answers, the call's loop
-// bridges the two. No answer, busy or an error: the AI comes back.
-func (cl *call) dial(ctx context.Context, h store.Handoff, target config.Target, hs []sip.Header, decided time.Time) {
-	legSess, err := cl.ch.opts.Ports.Open(cl.log)
+// dial rings t's target as a second leg through the outbound trunk, with
+// the context headers, and starts its media once it answers.
+func (cl *call) dial(ctx context.Context, t engine.Transfer) (engine.Leg, error) {
+	sess, err := cl.ch.opts.Ports.Open(cl.log)
 	if err != nil {
-		cl.failed(ctx, h, "no media port for the transfer")
-		return
+		return nil, &engine.FailedError{Reason: "no media port for the transfer", Err: err}
 	}
-	dctx := cl.timeSent(ctx, "bridge", decided)
-	leg, err := cl.sip.Dial(dctx, target.URI, hs, cl.local(legSess), target.RingTimeout)
+	hs := cl.contextHeaders(t)
+	dctx := cl.timeSent(ctx, "bridge", t.Decided)
+	sl, err := cl.sip.Dial(dctx, t.Target.URI, hs, cl.local(sess), t.Target.RingTimeout)
 	if errors.Is(err, sip.ErrUDPTooLarge) {
-		leg, err = cl.sip.Dial(dctx, target.URI, withoutSummary(hs), cl.local(legSess), target.RingTimeout)
+		sl, err = cl.sip.Dial(dctx, t.Target.URI, withoutSummary(hs), cl.local(sess), t.Target.RingTimeout)
 	}
 	if err != nil {
-		legSess.Close()
-		if ctx.Err() != nil {
-			cl.ch.opts.Metrics.transfers.WithLabelValues("bridge", "caller_left").Inc()
-			return // the caller hung up while it rang; sip cancelled the INVITE
-		}
-		cl.ch.opts.Metrics.transfers.WithLabelValues("bridge", "failed").Inc()
-		cl.failed(ctx, h, dialFailure(err, target))
-		return
+		sess.Close()
+		return nil, &engine.FailedError{Reason: dialFailure(err, t.Target), Err: err}
 	}
-	ans := leg.Answer()
+	ans := sl.Answer()
 	codec, err := media.NewCodec(ans.Codec.Name, ans.Codec.PayloadType)
 	if err == nil {
-		err = legSess.Start(ctx, media.SessionConfig{Codec: codec, DTMF: ans.DTMF, Remote: ans.RemoteAddr,
+		err = sess.Start(ctx, media.SessionConfig{Codec: codec, DTMF: ans.DTMF, Remote: ans.RemoteAddr,
 			MediaTimeout: cl.live.Voice.MediaTimeout, Ptime: ptime(ans.Ptime)})
 	}
 	if err != nil {
 		cl.log.Warn("fallback leg media", "error", err)
-		_ = leg.Hangup(context.WithoutCancel(ctx))
-		legSess.Close()
-		cl.failed(ctx, h, "the fallback's media could not be set up")
-		return
+		_ = sl.Hangup(context.WithoutCancel(ctx))
+		sess.Close()
+		return nil, &engine.FailedError{Reason: "the fallback's media could not be set up", Err: err}
 	}
-	cl.ch.opts.Metrics.transfers.WithLabelValues("bridge", "ok").Inc()
-	select {
-	case cl.bridges <- bridged{leg: leg, sess: legSess, target: h.Target}:
-	case <-ctx.Done():
-		_ = leg.Hangup(context.WithoutCancel(ctx))
-		legSess.Close()
-	}
+	return newLeg(sl, sess, cl.ch.opts.Metrics), nil
 }
 
 func dialFailure(err error, target config.Target) string {
@@ -133,72 +75,71 @@ func dialFailure(err error, target config.Target) string {
 	return err.Error()
 }
 
-// bridge relays media between the caller and the fallback leg until either
-// hangs up, then hangs up the other. The AI has left the call.
-func (cl *call) bridge(ctx context.Context, b bridged) error {
-	defer func() {
-		b.sess.Close()
-		cl.ch.opts.Metrics.session(b.sess)
-	}()
-	cl.stopWorker()
-	cl.sess.StopPlayback()
-	cl.note(ctx, "Bridged to "+b.target+"; the AI has left the call.")
-	bctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-cl.sip.Done():
-		case <-b.leg.Done():
-		case <-bctx.Done():
-		}
-		cancel()
-	}()
-	err := media.Bridge(bctx, cl.sess, b.sess)
-	hctx := context.WithoutCancel(ctx)
-	select {
-	case <-cl.sip.Done():
-		_ = b.leg.Hangup(hctx)
-	case <-b.leg.Done():
-		_ = cl.hangup(hctx)
-	default: // media ended on one side: end both
-		_ = b.leg.Hangup(hctx)
-		_ = cl.hangup(hctx)
-	}
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("bridge: %w", err)
-	}
-	return nil
+// leg is a fallback line that answered: its SIP dialog and RTP session.
+// Its Done is its session's, which ends when the far end hangs up too.
+type leg struct {
+	*media.Session
+	sip     *sip.Leg
+	metrics *Metrics
+	watched chan struct{}
+	closed  sync.Once
 }
 
-// failed gives the call back to the AI, records a callback and tells the
-// caller.
-func (cl *call) failed(ctx context.Context, h store.Handoff, why string) {
-	msg, err := cl.ch.opts.Turns.TransferFailed(ctx, h, why)
-	if err != nil {
-		cl.log.Error("transfer failed and the callback was not recorded", "error", err)
-		return
+var _ engine.Leg = (*leg)(nil)
+
+func newLeg(sl *sip.Leg, sess *media.Session, m *Metrics) *leg {
+	l := &leg{Session: sess, sip: sl, metrics: m, watched: make(chan struct{})}
+	go l.watch()
+	return l
+}
+
+// watch ends the session when the far end hangs up, so that a bridge sees
+// the leg end whichever way it ends. Hangup waits for it.
+func (l *leg) watch() {
+	defer close(l.watched)
+	select {
+	case <-l.sip.Done():
+		l.Session.Close()
+	case <-l.Session.Done():
 	}
-	cl.enqueue(job{say: msg.Text})
+}
+
+// Hangup sends BYE unless the leg has ended, and frees its media.
+func (l *leg) Hangup(ctx context.Context) error {
+	err := l.sip.Hangup(ctx)
+	l.closed.Do(func() {
+		l.Session.Close()
+		<-l.watched
+		l.metrics.session(l.Session)
+	})
+	return err
 }
 
 // contextHeaders are DESIGN's context headers plus the target's own,
-// expanded. A header whose template fails is left out, never the call.
+// expanded, built once per handoff (a REFER and then a bridge carry the
+// same). A header whose template fails is left out, never the call.
 // What was said is masked (handoff.pii) before any header is built from it.
-func (cl *call) contextHeaders(h store.Handoff, t config.Target) ([]sip.Header, error) {
+func (cl *call) contextHeaders(t engine.Transfer) []sip.Header {
+	cl.hsMu.Lock()
+	defer cl.hsMu.Unlock()
+	if cl.hs != nil && cl.hsFor == t.Handoff.ID {
+		return cl.hs
+	}
+	h := t.Handoff
 	sc := sip.Context{ConversationID: string(h.ConversationID), Reason: h.Reason, Trigger: h.Trigger, Topic: h.Topic,
 		Summary: h.Summary, CallerNumber: cl.sip.From(), CalledNumber: cl.sip.To(), ConsoleURL: cl.live.ConsoleURL}
 	sc = sc.Masked(cl.live.Masker.Mask)
 	hs := sip.ContextHeaders(sc)
-	var errs []error
-	for _, n := range slices.Sorted(maps.Keys(t.Headers)) {
-		v, err := sip.ExpandTemplate(t.Headers[n], sc)
+	for _, n := range slices.Sorted(maps.Keys(t.Target.Headers)) {
+		v, err := sip.ExpandTemplate(t.Target.Headers[n], sc)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("header %s: %w", n, err))
+			cl.log.Warn("context headers", "error", fmt.Errorf("header %s: %w", n, err))
 			continue
 		}
 		hs = append(hs, sip.Header{Name: n, Value: v})
 	}
-	return hs, errors.Join(errs...)
+	cl.hsFor, cl.hs = h.ID, hs
+	return hs
 }
 
 func withoutSummary(hs []sip.Header) []sip.Header {

@@ -1,10 +1,11 @@
 // Package voice is the phone channel: it answers the calls package sip
-// admits, runs the spoken dialog over the call's RTP session (package media),
-// and carries out handoffs to SIP targets by REFER or by bridging the call.
+// admits, opens each call's RTP session (package media), and hands the
+// call to the call engine (package engine) as a SIP line, carrying out the
+// engine's transfers by REFER or by dialling the target as a second leg.
 //
-// It is an adapter: what to say and when to hand off come from the dialog
-// conductor and the handoff policy; how to speak SIP and RTP comes from sip
-// and media.
+// It is an adapter: what to say and when to hand off come from the engine,
+// the dialog conductor and the handoff policy; how to speak SIP and RTP
+// comes from sip and media.
 package voice
 
 import (
@@ -14,6 +15,7 @@ import (
 	"net/netip"
 	"time"
 
+	"switchboard/channels/voice/engine"
 	"switchboard/config"
 	"switchboard/dialog"
 	"switchboard/handoff"
@@ -56,8 +58,8 @@ type Options struct {
 
 // Channel handles every call; it implements sip.Handler.
 type Channel struct {
-	opts    Options
-	prompts *prompts
+	opts   Options
+	engine *engine.Engine
 }
 
 // New builds the voice channel.
@@ -65,7 +67,9 @@ func New(opts Options) *Channel {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Channel{opts: opts, prompts: newPrompts(opts.TTS)}
+	e := engine.New(engine.Options{Store: opts.Store, Turns: opts.Turns, STT: opts.STT, TTS: opts.TTS,
+		Metrics: opts.Metrics.engine, ObserveReply: opts.ObserveReply})
+	return &Channel{opts: opts, engine: e}
 }
 
 // HandleCall runs one call from answer to hang-up. sip calls it on the
@@ -78,10 +82,13 @@ func (ch *Channel) HandleCall(ctx context.Context, c *sip.Call) {
 	if err := cl.run(ctx); err != nil && ctx.Err() == nil {
 		log.Warn("call ended with an error", "error", err)
 	}
-	if cl.conv.ID != "" && errors.Is(context.Cause(ctx), sip.ErrServerClosed) {
+	if cl.convID != "" && errors.Is(context.Cause(ctx), sip.ErrServerClosed) {
 		// The gateway stopped with the call up (drain_timeout passed):
 		// whoever reads the conversation must know the caller was cut off.
-		cl.note(ctx, "Call ended by the gateway: it was stopping and the call outlasted its drain timeout.")
+		note := "Call ended by the gateway: it was stopping and the call outlasted its drain timeout."
+		if err := ch.opts.Turns.Note(context.WithoutCancel(ctx), cl.convID, note); err != nil {
+			log.Warn("note", "error", err)
+		}
 	}
 }
 

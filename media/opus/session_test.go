@@ -40,7 +40,8 @@ func TestSessionRecoversLossWithFEC(t *testing.T) {
 	heard := make(chan struct{})
 	go func() {
 		defer close(heard)
-		for f := range rx.Audio() {
+		for fr := range rx.Audio() {
+			f := fr.PCM
 			if len(f) != frame {
 				t.Errorf("received a frame of %d samples, want %d", len(f), frame)
 			}

@@ -1,4 +1,4 @@
-package voice
+package engine
 
 import (
 	"context"
@@ -32,7 +32,7 @@ func newPrompts(tts speech.TTS) *prompts {
 }
 
 // get returns text's audio at rate. The slice is shared: callers must not
-// modify it (media.Session.Play only reads what it is given).
+// modify it (Line.Play must only read what it is given).
 func (p *prompts) get(ctx context.Context, text string, rate int) ([]int16, error) {
 	key := strconv.Itoa(rate) + "\x00" + text
 	p.mu.Lock()

@@ -1,4 +1,4 @@
-package voice
+package engine
 
 import (
 	"context"

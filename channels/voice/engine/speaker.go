@@ -1,4 +1,4 @@
-package voice
+package engine
 
 import (
 	"context"
@@ -150,7 +150,7 @@ func (cl *call) setSpeaker(sp *speaker) {
 
 // bargeIn: the caller started talking over the AI.
 func (cl *call) bargeIn() {
-	cl.sess.StopPlayback()
+	cl.line.StopPlayback()
 	cl.speakerMu.Lock()
 	if cl.speaker != nil {
 		cl.speaker.silence()

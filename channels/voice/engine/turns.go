@@ -1,4 +1,4 @@
-package voice
+package engine
 
 import (
 	"context"
@@ -41,8 +41,8 @@ func (cl *call) work(ctx context.Context) {
 func (cl *call) do(ctx context.Context, j job) error {
 	switch {
 	case j.greet:
-		text := cl.live.Voice.Greeting
-		if _, _, err := cl.ch.opts.Store.AppendMessage(ctx, store.Message{ConversationID: cl.conv.ID, Role: store.RoleAI, Text: text}); err != nil {
+		text := cl.cfg.Voice.Greeting
+		if _, _, err := cl.e.opts.Store.AppendMessage(ctx, store.Message{ConversationID: cl.conv.ID, Role: store.RoleAI, Text: text}); err != nil {
 			return fmt.Errorf("store greeting: %w", err)
 		}
 		return cl.speak(ctx, text)
@@ -65,7 +65,7 @@ func (cl *call) utterance(ctx context.Context, j job) error {
 	cl.replyFrom(j.ended)
 	start := time.Now()
 	tr, err := j.utterance.Close()
-	cl.ch.opts.Metrics.sttSeconds.Observe(time.Since(start).Seconds())
+	cl.e.opts.Metrics.sttSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		if cl.held == "" {
 			cl.replyFrom(time.Time{})
@@ -81,12 +81,12 @@ func (cl *call) utterance(ctx context.Context, j job) error {
 		return nil // a cough, a door: nothing to answer
 	}
 	if said != "" {
-		cl.ch.opts.Metrics.utterances.Inc()
+		cl.e.opts.Metrics.utterances.Inc()
 	}
 	if cl.goesOn(ctx, j, text) {
 		cl.held = text
 		cl.replyFrom(time.Time{})
-		cl.ch.opts.Metrics.joined.Inc()
+		cl.e.opts.Metrics.joined.Inc()
 		cl.log.Info("caller goes on; holding the words for the rest", "text", text)
 		return nil
 	}
@@ -96,7 +96,7 @@ func (cl *call) utterance(ctx context.Context, j job) error {
 		// The caller went on before a word of the reply was said: their
 		// next words complete these.
 		cl.held = text
-		cl.ch.opts.Metrics.joined.Inc()
+		cl.e.opts.Metrics.joined.Inc()
 		cl.log.Info("caller went on before the reply; holding the words for the rest", "text", text)
 	}
 	return err
@@ -109,16 +109,14 @@ func (cl *call) turn(ctx context.Context, in dialog.Inbound, notBefore time.Time
 	sp := cl.newSpeaker(ctx, notBefore)
 	// Barge-in silences the speaker and so also cancels the model's stream.
 	in.OnSentence, in.Interrupt, in.Heard = sp.say, sp.ctx.Done(), sp.heard
-	out, err := cl.ch.opts.Turns.CustomerMessage(ctx, in)
+	out, err := cl.e.opts.Turns.CustomerMessage(ctx, in)
 	if err != nil {
 		_ = sp.finish()
 		return out, err
 	}
 	decided := time.Now()
-	if h := out.Handoff; h != nil && h.Status == store.HandoffPending && cl.transferring.CompareAndSwap(false, true) {
-		// The transfer lives as long as the call, not the worker: bridging
-		// stops the worker but not the transfer that asked for it.
-		go cl.transfer(cl.ctx, *h, decided)
+	if h := out.Handoff; h != nil && h.Status == store.HandoffPending {
+		cl.handOff(ctx, *h, decided)
 	}
 	if err := sp.finish(); err != nil {
 		return out, err
@@ -138,20 +136,20 @@ func (cl *call) turn(ctx context.Context, in dialog.Inbound, notBefore time.Time
 // barging in cuts it short without error.
 func (cl *call) speak(ctx context.Context, text string) error {
 	if cl.isPrompt(text) {
-		rate := cl.codec.SampleRate()
-		pcm, err := cl.ch.prompts.get(ctx, text, rate)
+		rate := cl.line.SampleRate()
+		pcm, err := cl.e.prompts.get(ctx, text, rate)
 		if err != nil {
 			return err
 		}
 		cl.replyStarts()
-		return played(cl.sess.Play(ctx, pcm, rate))
+		return played(cl.line.Play(ctx, pcm, rate))
 	}
-	for a, err := range cl.ch.opts.TTS.Synthesize(ctx, text) {
+	for a, err := range cl.e.opts.TTS.Synthesize(ctx, text) {
 		if err != nil {
 			return fmt.Errorf("synthesise: %w", err)
 		}
 		cl.replyStarts()
-		err = cl.sess.Play(ctx, a.PCM, a.Rate)
+		err = cl.line.Play(ctx, a.PCM, a.Rate)
 		if errors.Is(err, media.ErrInterrupted) {
 			return nil // the rest of the reply is not wanted either
 		}
@@ -173,9 +171,9 @@ func played(err error) error {
 // isPrompt tells the configured texts every call may hear, which are
 // synthesised once and shared.
 func (cl *call) isPrompt(text string) bool {
-	m := cl.live.Handoff.Messages
+	m := cl.cfg.Handoff.Messages
 	switch text {
-	case cl.live.Voice.Greeting, m.Handoff, m.AfterHours, m.NoTransfer, m.TopicDeclined, m.AskProblemStatement, m.TransferFailed:
+	case cl.cfg.Voice.Greeting, m.Handoff, m.AfterHours, m.NoTransfer, m.TopicDeclined, m.AskProblemStatement, m.TransferFailed:
 		return true
 	}
 	return false
@@ -200,8 +198,8 @@ func (cl *call) replyStarts() {
 		return
 	}
 	d := time.Since(t)
-	cl.ch.opts.Metrics.reply.Observe(d.Seconds())
-	if f := cl.ch.opts.ObserveReply; f != nil {
+	cl.e.opts.Metrics.reply.Observe(d.Seconds())
+	if f := cl.e.opts.ObserveReply; f != nil {
 		f(d)
 	}
 }

@@ -54,10 +54,30 @@ func (s *Server) route(req *sip.Request, tx sip.ServerTransaction) {
 	case req.Method == sip.OPTIONS:
 		s.onOptions(req, tx)
 	default:
-		res := s.response(req, 405, "Method Not Allowed", nil)
-		res.AppendHeader(sip.NewHeader("Allow", allowed))
-		s.send(tx, res)
+		s.refuseMethod(req, tx)
 	}
+}
+
+// knownMethods are the methods of RFC 3261 and its extensions that the
+// gateway recognises, whether or not it takes them.
+var knownMethods = map[sip.RequestMethod]bool{
+	sip.INVITE: true, sip.ACK: true, sip.CANCEL: true, sip.BYE: true, sip.OPTIONS: true,
+	sip.REGISTER: true, sip.SUBSCRIBE: true, sip.NOTIFY: true, sip.PUBLISH: true, sip.REFER: true,
+	sip.INFO: true, sip.MESSAGE: true, sip.PRACK: true, sip.UPDATE: true,
+}
+
+// refuseMethod answers a request of a method the gateway does not take
+// where it came: 405 with Allow for a method it knows (RFC 3261 §8.2.1),
+// 501 for one it does not recognise (§21.5.2). Methods are compared as
+// sent: RE%47IST%45R is not REGISTER.
+func (s *Server) refuseMethod(req *sip.Request, tx sip.ServerTransaction) {
+	if !knownMethods[req.Method] {
+		s.respond(req, tx, 501, reasonPhrase(501))
+		return
+	}
+	res := s.response(req, 405, reasonPhrase(405), nil)
+	res.AppendHeader(sip.NewHeader("Allow", allowed))
+	s.send(tx, res)
 }
 
 // refuse answers a request that failed admission: a digest challenge, or
@@ -245,7 +265,7 @@ var reasons = map[int]string{
 	415: "Unsupported Media Type", 480: "Temporarily Unavailable", 481: "Call/Transaction Does Not Exist",
 	486: "Busy Here", 487: "Request Terminated", 488: "Not Acceptable Here", 489: "Bad Event",
 	513: "Message Too Large",
-	491: "Request Pending", 500: "Server Internal Error", 503: "Service Unavailable", 603: "Decline",
+	491: "Request Pending", 500: "Server Internal Error", 501: "Not Implemented", 503: "Service Unavailable", 603: "Decline",
 }
 
 func reasonPhrase(status int) string {

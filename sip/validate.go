@@ -13,6 +13,11 @@ var mandatoryHeaders = []string{"Via", "From", "To", "Call-ID", "CSeq", "Max-For
 // last From of two, so a second one would silently change who calls.
 var singleHeaders = []string{"Call-ID", "CSeq", "From", "To", "Max-Forwards", "Content-Length"}
 
+// requestSchemes are the Request-URI schemes a call can be routed by: a
+// trunk sends sip:, sips: or tel: (RFC 3966); any other is answered 416
+// (RFC 3261 §8.2.2.1). sipgo lower-cases the scheme.
+var requestSchemes = map[string]bool{"sip": true, "sips": true, "tel": true}
+
 // checkRequest applies what RFC 3261 requires of a request and sipgo's
 // parser lets through. It returns 0 when the request may proceed, else the
 // status and a reason phrase that names what is wrong.
@@ -32,6 +37,9 @@ func checkRequest(req *sip.Request) (status int, reason string) {
 	}
 	if cseq := req.CSeq(); cseq == nil || cseq.MethodName != req.Method {
 		return 400, "CSeq Method Does Not Match"
+	}
+	if !requestSchemes[req.Recipient.Scheme] {
+		return 416, "Unsupported URI Scheme"
 	}
 	if !uriChars(req.Recipient.String()) {
 		return 400, "Invalid Request-URI"

@@ -44,6 +44,12 @@ func checkRequest(req *sip.Request) (status int, reason string) {
 	if !uriChars(req.Recipient.String()) {
 		return 400, "Invalid Request-URI"
 	}
+	if req.Recipient.Headers != nil && req.Recipient.Headers.Length() > 0 {
+		// RFC 3261 §19.1.1, Table 1: headers are not allowed in a
+		// Request-URI. Taken liberally they would be headers a caller
+		// slipped past the ones we check.
+		return 400, "Headers Not Allowed In Request-URI"
+	}
 	if f := req.From(); f == nil || !uriChars(f.Address.String()) {
 		return 400, "Invalid From URI"
 	}

@@ -31,6 +31,14 @@ func (s *Server) route(req *sip.Request, tx sip.ServerTransaction) {
 		endRefusal(req, tx)
 		return
 	}
+	if tags := unsupportedRequire(req); len(tags) > 0 {
+		s.metrics.rejected.WithLabelValues(rejectExtension).Inc()
+		res := s.response(req, 420, "Bad Extension", nil)
+		res.AppendHeader(sip.NewHeader("Unsupported", strings.Join(tags, ", ")))
+		s.send(tx, res)
+		endRefusal(req, tx)
+		return
+	}
 	key, inDialog := requestDialogKey(req)
 	if inDialog {
 		if d := s.lookup(key); d != nil {

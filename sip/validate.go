@@ -65,3 +65,23 @@ func checkRequest(req *sip.Request) (status int, reason string) {
 func uriChars(u string) bool {
 	return u != "" && !strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r >= 0x7f })
 }
+
+// unsupportedRequire lists the option tags the request's Require asks of
+// us: all of them, as the gateway implements no extension a peer may
+// require (100rel, timer, replaces). A UAS answers such a request 420
+// with those tags in Unsupported (RFC 3261 §8.2.2.3), except ACK and
+// CANCEL; Proxy-Require is for proxies and a UAS ignores it.
+func unsupportedRequire(req *sip.Request) []string {
+	if req.IsAck() || req.IsCancel() {
+		return nil
+	}
+	var tags []string
+	for _, h := range req.GetHeaders("Require") {
+		for _, tag := range strings.Split(h.Value(), ",") {
+			if tag = strings.TrimSpace(tag); tag != "" {
+				tags = append(tags, tag)
+			}
+		}
+	}
+	return tags
+}

@@ -24,8 +24,8 @@ import (
 // transport in lower case, our address, the server's and a unique id.
 func TestRequestsAnsweredAsRFC3261Says(t *testing.T) {
 	s := startServer(t, Config{}, nil)
-	sendRequestFiles(t, s, "requests", func(t *testing.T, name, reason string) {
-		if strings.HasPrefix(name, "400-") && !answeredBySipgo[name] && !namesHeader(reason, name) {
+	sendRequestFiles(t, s, "requests", func(t *testing.T, name, req, res string) {
+		if _, reason := statusLine(res); strings.HasPrefix(name, "400-") && !answeredBySipgo[name] && !namesHeader(reason, name) {
 			t.Errorf("reason %q does not name what is wrong in %s", reason, name)
 		}
 	})
@@ -46,7 +46,36 @@ func TestRFC4475TortureMessages(t *testing.T) {
 			<-ctx.Done()
 		}
 	}))
-	sendRequestFiles(t, s, "rfc4475", nil)
+	sendRequestFiles(t, s, "rfc4475", answerHeaders)
+}
+
+// answerHeaders checks the headers RFC 3261 asks a refusal to carry: Allow
+// in a 405 (§8.2.1), Accept in a 415 (§8.2.3), and in a 420 an Unsupported
+// listing every option tag of Require and none of Proxy-Require (§8.2.2.3).
+func answerHeaders(t *testing.T, name, req, res string) {
+	status, _ := statusLine(res)
+	need := map[string]string{"405": "Allow", "415": "Accept", "420": "Unsupported"}[status]
+	if need != "" && len(headerValues(res, need)) == 0 {
+		t.Errorf("%s answer without %s:\n%s", status, need, res)
+	}
+	if status != "420" {
+		return
+	}
+	got := map[string]bool{}
+	for _, v := range headerValues(res, "Unsupported") {
+		for _, tag := range strings.Split(v, ",") {
+			got[strings.TrimSpace(tag)] = true
+		}
+	}
+	for header, want := range map[string]bool{"Require": true, "Proxy-Require": false} {
+		for _, v := range headerValues(req, header) {
+			for _, tag := range strings.Split(v, ",") {
+				if tag = strings.TrimSpace(tag); got[tag] != want {
+					t.Errorf("Unsupported %v: %s tag %q listed %v, want %v", got, header, tag, got[tag], want)
+				}
+			}
+		}
+	}
 }
 
 // overTCPOnly are sent over TCP alone: a client must not send a request
@@ -61,8 +90,8 @@ var framingLost = map[string]bool{"400-3.3.9-mcl01": true}
 
 // sendRequestFiles sends every testdata/<dir>/*.sip over UDP and TCP and
 // checks the status each name starts with; check, if set, looks further
-// at a case's answer.
-func sendRequestFiles(t *testing.T, s *testServer, dir string, check func(t *testing.T, name, reason string)) {
+// at a case's request as sent and the head of its answer.
+func sendRequestFiles(t *testing.T, s *testServer, dir string, check func(t *testing.T, name, req, res string)) {
 	files, err := filepath.Glob(filepath.Join("testdata", dir, "*.sip"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no requests in %s: %v", dir, err)
@@ -87,7 +116,7 @@ func sendRequestFiles(t *testing.T, s *testServer, dir string, check func(t *tes
 					}
 					t.Fatalf("no final response: %v", err)
 				}
-				status, reason := statusLine(res)
+				status, _ := statusLine(res)
 				if status != want {
 					t.Fatalf("answered %q, want %s", firstLine(res), want)
 				}
@@ -98,7 +127,7 @@ func sendRequestFiles(t *testing.T, s *testServer, dir string, check func(t *tes
 					}
 				}
 				if check != nil {
-					check(t, name, reason)
+					check(t, name, req, res)
 				}
 			})
 		}

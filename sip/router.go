@@ -138,7 +138,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction, trunk stri
 		if warning != "" {
 			res.AppendHeader(sip.NewHeader("Warning", warning))
 		}
-		if status == 415 {
+		if status == 415 || status == 406 {
 			res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 		}
 		s.send(tx, res)
@@ -190,6 +190,9 @@ func checkInvite(req *sip.Request) (status int, reason, warning string) {
 		return 400, "SDP Too Large", e.Warning
 	case len(body) > 0 && !isSDP(req):
 		return 415, "Unsupported Media Type", ""
+	case !acceptsSDP(req):
+		e := sdpError(406, warnMisc, errAcceptNoSDP, "our answer is application/sdp")
+		return 406, "Not Acceptable", e.Warning
 	}
 	return 0, "", ""
 }
@@ -269,7 +272,7 @@ func callID(m interface{ CallID() *sip.CallIDHeader }) string {
 }
 
 var reasons = map[int]string{
-	400: "Bad Request", 403: "Forbidden", 405: "Method Not Allowed", 408: "Request Timeout",
+	400: "Bad Request", 403: "Forbidden", 405: "Method Not Allowed", 406: "Not Acceptable", 408: "Request Timeout",
 	415: "Unsupported Media Type", 480: "Temporarily Unavailable", 481: "Call/Transaction Does Not Exist",
 	486: "Busy Here", 487: "Request Terminated", 488: "Not Acceptable Here", 489: "Bad Event",
 	513: "Message Too Large",

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
@@ -84,4 +85,29 @@ func unsupportedRequire(req *sip.Request) []string {
 		}
 	}
 	return tags
+}
+
+// errAcceptNoSDP is why an INVITE whose Accept leaves out SDP is refused.
+var errAcceptNoSDP = errors.New("accept leaves out application/sdp")
+
+// acceptsSDP reports whether a response carrying SDP is acceptable to the
+// request: no Accept means application/sdp (RFC 3261 §20.1), an empty one
+// means nothing is, and else one of its media ranges must cover it. The
+// answer to an INVITE carries SDP, so one that does not accept it gets
+// 406 (RFC 4475 §3.3.15).
+func acceptsSDP(req *sip.Request) bool {
+	hs := req.GetHeaders("Accept")
+	if len(hs) == 0 {
+		return true
+	}
+	for _, h := range hs {
+		for _, r := range strings.Split(h.Value(), ",") {
+			mt, _, _ := strings.Cut(r, ";")
+			switch strings.ToLower(strings.TrimSpace(mt)) {
+			case "application/sdp", "application/*", "*/*":
+				return true
+			}
+		}
+	}
+	return false
 }

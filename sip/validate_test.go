@@ -51,10 +51,11 @@ func TestRFC4475TortureMessages(t *testing.T) {
 
 // answerHeaders checks the headers RFC 3261 asks a refusal to carry: Allow
 // in a 405 (§8.2.1), Accept in a 415 (§8.2.3), and in a 420 an Unsupported
-// listing every option tag of Require and none of Proxy-Require (§8.2.2.3).
+// listing every option tag of Require and none of Proxy-Require (§8.2.2.3);
+// and the Warning that RFC 4475 §3.3.15 asks of a 406.
 func answerHeaders(t *testing.T, name, req, res string) {
 	status, _ := statusLine(res)
-	need := map[string]string{"405": "Allow", "415": "Accept", "420": "Unsupported"}[status]
+	need := map[string]string{"405": "Allow", "406": "Warning", "415": "Accept", "420": "Unsupported"}[status]
 	if need != "" && len(headerValues(res, need)) == 0 {
 		t.Errorf("%s answer without %s:\n%s", status, need, res)
 	}

@@ -185,6 +185,11 @@ func checkInvite(req *sip.Request) (status int, reason, warning string) {
 	switch {
 	case req.Contact() == nil:
 		return 400, "Missing Contact", ""
+	case req.Contact().Address.Headers != nil && req.Contact().Address.Headers.Length() > 0:
+		// RFC 3261 §19.1.1, Table 1: a dialog's Contact carries no
+		// headers. It becomes the remote target of our BYE and re-INVITE,
+		// which must not take headers the caller chose.
+		return 400, "Headers Not Allowed In Contact", ""
 	case len(body) > MaxSDPSize:
 		e := sdpError(400, warnMisc, ErrSDPTooLarge, "body exceeds bound")
 		return 400, "SDP Too Large", e.Warning

@@ -51,6 +51,9 @@ func checkRequest(req *sip.Request) (status int, reason string) {
 		// slipped past the ones we check.
 		return 400, "Headers Not Allowed In Request-URI"
 	}
+	if !optionTags(req.GetHeaders("Require")) {
+		return 400, "Invalid Require Header"
+	}
 	if f := req.From(); f == nil || !uriChars(f.Address.String()) {
 		return 400, "Invalid From URI"
 	}
@@ -67,11 +70,32 @@ func uriChars(u string) bool {
 	return u != "" && !strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r >= 0x7f })
 }
 
+// optionTags reports whether each header is a list of option tags, the
+// tokens of RFC 3261 §25.1 between commas: they go back in Unsupported.
+func optionTags(hs []sip.Header) bool {
+	for _, h := range hs {
+		for _, tag := range strings.Split(h.Value(), ",") {
+			if !isToken(strings.TrimSpace(tag)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isToken reports whether s is an RFC 3261 token.
+func isToken(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("-.!%*_+`'~", r))
+	})
+}
+
 // unsupportedRequire lists the option tags the request's Require asks of
 // us: all of them, as the gateway implements no extension a peer may
 // require (100rel, timer, replaces). A UAS answers such a request 420
 // with those tags in Unsupported (RFC 3261 §8.2.2.3), except ACK and
-// CANCEL; Proxy-Require is for proxies and a UAS ignores it.
+// CANCEL; Proxy-Require is for proxies and a UAS ignores it. checkRequest
+// has seen that they are tokens.
 func unsupportedRequire(req *sip.Request) []string {
 	if req.IsAck() || req.IsCancel() {
 		return nil

@@ -338,8 +338,9 @@ func rportOf(via string) string {
 	return port
 }
 
-// FuzzCheckRequest: whatever sipgo parses, the check never panics, and a
-// request it passes has every mandatory header once and a matching CSeq.
+// FuzzCheckRequest: whatever sipgo parses, the checks never panic, and a
+// request that checkRequest passes has every mandatory header once, a
+// matching CSeq, and Require tags that can go back in Unsupported.
 // Seeds: the requests under testdata/requests, rfc4475 and sipgo-gaps.
 func FuzzCheckRequest(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*", "*.sip"))
@@ -359,6 +360,7 @@ func FuzzCheckRequest(f *testing.F) {
 		if !ok {
 			return
 		}
+		_ = acceptsSDP(req)
 		if status, reason := checkRequest(req); status != 0 {
 			if reason == "" || (status != 400 && status != 416 && status != 505) {
 				t.Fatalf("status %d reason %q", status, reason)
@@ -372,6 +374,12 @@ func FuzzCheckRequest(f *testing.F) {
 		}
 		if req.CSeq().MethodName != req.Method {
 			t.Fatal("passed with a CSeq of another method")
+		}
+		for _, tag := range unsupportedRequire(req) {
+			// Each goes back in Unsupported as a token of its own.
+			if !isToken(tag) || req.IsAck() || req.IsCancel() {
+				t.Fatalf("Unsupported tag %q of a %s", tag, req.Method)
+			}
 		}
 	})
 }

@@ -373,9 +373,7 @@ func (c *Call) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	case sip.OPTIONS:
 		c.srv.onOptions(req, tx)
 	default:
-		res := c.srv.response(req, 405, reasonPhrase(405), nil)
-		res.AppendHeader(sip.NewHeader("Allow", allowed))
-		c.srv.send(tx, res)
+		c.srv.refuseMethod(req, tx)
 	}
 }
 

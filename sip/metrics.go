@@ -9,7 +9,8 @@ const (
 	rejectAuth           = "auth"             // Authorization present but wrong: bad nonce, user, realm or response
 	rejectCapacity       = "capacity"         // MaxCalls reached (503)
 	rejectInDialogSource = "in_dialog_source" // a request of a call's dialog from outside its trunk
-	rejectMalformed      = "malformed"        // unparsable datagram, or a request we answer 400/415/413
+	rejectMalformed      = "malformed"        // unparsable datagram, or a request we answer 400/415/416/413/505
+	rejectExtension      = "extension"        // Require of an extension we do not support (420)
 )
 
 // Results of an admitted INVITE, the values of switchboard_sip_calls_total's

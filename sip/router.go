@@ -31,6 +31,14 @@ func (s *Server) route(req *sip.Request, tx sip.ServerTransaction) {
 		endRefusal(req, tx)
 		return
 	}
+	if tags := unsupportedRequire(req); len(tags) > 0 {
+		s.metrics.rejected.WithLabelValues(rejectExtension).Inc()
+		res := s.response(req, 420, "Bad Extension", nil)
+		res.AppendHeader(sip.NewHeader("Unsupported", strings.Join(tags, ", ")))
+		s.send(tx, res)
+		endRefusal(req, tx)
+		return
+	}
 	key, inDialog := requestDialogKey(req)
 	if inDialog {
 		if d := s.lookup(key); d != nil {
@@ -54,10 +62,30 @@ func (s *Server) route(req *sip.Request, tx sip.ServerTransaction) {
 	case req.Method == sip.OPTIONS:
 		s.onOptions(req, tx)
 	default:
-		res := s.response(req, 405, "Method Not Allowed", nil)
-		res.AppendHeader(sip.NewHeader("Allow", allowed))
-		s.send(tx, res)
+		s.refuseMethod(req, tx)
 	}
+}
+
+// knownMethods are the methods of RFC 3261 and its extensions that the
+// gateway recognises, whether or not it takes them.
+var knownMethods = map[sip.RequestMethod]bool{
+	sip.INVITE: true, sip.ACK: true, sip.CANCEL: true, sip.BYE: true, sip.OPTIONS: true,
+	sip.REGISTER: true, sip.SUBSCRIBE: true, sip.NOTIFY: true, sip.PUBLISH: true, sip.REFER: true,
+	sip.INFO: true, sip.MESSAGE: true, sip.PRACK: true, sip.UPDATE: true,
+}
+
+// refuseMethod answers a request of a method the gateway does not take
+// where it came: 405 with Allow for a method it knows (RFC 3261 §8.2.1),
+// 501 for one it does not recognise (§21.5.2). Methods are compared as
+// sent: RE%47IST%45R is not REGISTER.
+func (s *Server) refuseMethod(req *sip.Request, tx sip.ServerTransaction) {
+	if !knownMethods[req.Method] {
+		s.respond(req, tx, 501, reasonPhrase(501))
+		return
+	}
+	res := s.response(req, 405, reasonPhrase(405), nil)
+	res.AppendHeader(sip.NewHeader("Allow", allowed))
+	s.send(tx, res)
 }
 
 // refuse answers a request that failed admission: a digest challenge, or
@@ -110,7 +138,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction, trunk stri
 		if warning != "" {
 			res.AppendHeader(sip.NewHeader("Warning", warning))
 		}
-		if status == 415 {
+		if status == 415 || status == 406 {
 			res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 		}
 		s.send(tx, res)
@@ -157,11 +185,19 @@ func checkInvite(req *sip.Request) (status int, reason, warning string) {
 	switch {
 	case req.Contact() == nil:
 		return 400, "Missing Contact", ""
+	case req.Contact().Address.Headers != nil && req.Contact().Address.Headers.Length() > 0:
+		// RFC 3261 §19.1.1, Table 1: a dialog's Contact carries no
+		// headers. It becomes the remote target of our BYE and re-INVITE,
+		// which must not take headers the caller chose.
+		return 400, "Headers Not Allowed In Contact", ""
 	case len(body) > MaxSDPSize:
 		e := sdpError(400, warnMisc, ErrSDPTooLarge, "body exceeds bound")
 		return 400, "SDP Too Large", e.Warning
 	case len(body) > 0 && !isSDP(req):
 		return 415, "Unsupported Media Type", ""
+	case !acceptsSDP(req):
+		e := sdpError(406, warnMisc, errAcceptNoSDP, "our answer is application/sdp")
+		return 406, "Not Acceptable", e.Warning
 	}
 	return 0, "", ""
 }
@@ -241,11 +277,11 @@ func callID(m interface{ CallID() *sip.CallIDHeader }) string {
 }
 
 var reasons = map[int]string{
-	400: "Bad Request", 403: "Forbidden", 405: "Method Not Allowed", 408: "Request Timeout",
+	400: "Bad Request", 403: "Forbidden", 405: "Method Not Allowed", 406: "Not Acceptable", 408: "Request Timeout",
 	415: "Unsupported Media Type", 480: "Temporarily Unavailable", 481: "Call/Transaction Does Not Exist",
 	486: "Busy Here", 487: "Request Terminated", 488: "Not Acceptable Here", 489: "Bad Event",
 	513: "Message Too Large",
-	491: "Request Pending", 500: "Server Internal Error", 503: "Service Unavailable", 603: "Decline",
+	491: "Request Pending", 500: "Server Internal Error", 501: "Not Implemented", 503: "Service Unavailable", 603: "Decline",
 }
 
 func reasonPhrase(status int) string {

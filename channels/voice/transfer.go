@@ -86,9 +86,11 @@ func (cl *call) dial(ctx context.Context, h store.Handoff, target config.Target,
 		return
 	}
 	dctx := cl.timeSent(ctx, "bridge", decided)
-	leg, err := cl.sip.Dial(dctx, target.URI, hs, cl.local(legSess), target.RingTimeout)
+	req := sip.DialRequest{Target: target.URI, Headers: hs, Local: cl.local(legSess), RingTimeout: target.RingTimeout}
+	leg, err := cl.sip.Dial(dctx, req)
 	if errors.Is(err, sip.ErrUDPTooLarge) {
-		leg, err = cl.sip.Dial(dctx, target.URI, withoutSummary(hs), cl.local(legSess), target.RingTimeout)
+		req.Headers = withoutSummary(hs)
+		leg, err = cl.sip.Dial(dctx, req)
 	}
 	if err != nil {
 		legSess.Close()

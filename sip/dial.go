@@ -51,7 +51,9 @@ type Party struct {
 type DialError struct {
 	// Status is the final status: the remote's (486, 480, 603...), 487 or
 	// 408 after our CANCEL, 408 when nothing answered, 488 when we refused
-	// the remote's answer SDP (the leg was then ACKed and hung up).
+	// the remote's answer SDP (the leg was then ACKed and hung up), 401 or
+	// 407 when our credentials were refused or missing (Err wraps
+	// ErrDialAuth).
 	Status  int
 	Reason  string
 	Timeout bool  // the ring timeout expired and we canceled
@@ -71,14 +73,20 @@ func (e *DialError) Error() string {
 
 func (e *DialError) Unwrap() error { return e.Err }
 
+// ErrDialAuth is wrapped by the DialError of an INVITE the target or the
+// outbound proxy challenged (401/407) and did not let through: no
+// credentials are configured, or it challenged the ones we sent.
+var ErrDialAuth = errors.New("outbound credentials refused or missing")
+
 // reservedHeaders may not be set through Dial's headers: sipgo and the
-// dialog own them.
+// dialog own them, and digest auth adds its own.
 var reservedHeaders = []string{"via", "from", "to", "call-id", "cseq", "contact", "max-forwards",
-	"route", "record-route", "content-type", "content-length", "l", "f", "t", "i", "m", "v", "c"}
+	"route", "record-route", "content-type", "content-length", "authorization", "proxy-authorization",
+	"l", "f", "t", "i", "m", "v", "c"}
 
 // Dial places an outbound call that no inbound call needs to exist for:
 // an INVITE to req.Target, through Config.Outbound when set, that answers
-// 401 and 407 challenges with Config.OutboundUsername and
+// one 401 or 407 challenge with Config.OutboundUsername and
 // OutboundPassword. Provisional responses are logged; a 2xx is ACKed and
 // returned as a Leg with the negotiated media. Anything else is a
 // *DialError.
@@ -155,15 +163,16 @@ func (s *Server) dial(ctx context.Context, req DialRequest, owner *Call) (leg *L
 		return nil, fmt.Errorf("dial %s: %w", req.Target, err)
 	}
 	notifySent(ctx)
+	auth := challenges{creds: s.cfg.OutboundPassword != ""}
 	err = dlg.WaitAnswer(ringCtx, sipgo.AnswerOptions{
 		Username: s.cfg.OutboundUsername, Password: s.cfg.OutboundPassword,
 		OnResponse: func(r *sip.Response) error {
 			log.Debug("sip dial response", "status", r.StatusCode)
-			return nil
+			return auth.check(r)
 		},
 	})
 	if err != nil {
-		return nil, s.dialFailed(ctx, ringCtx, dlg, err)
+		return nil, s.dialFailed(ctx, ringCtx, dlg, auth, err)
 	}
 	return s.newLeg(ctx, legSetup{dlg: dlg, owner: owner, transport: transport, local: local, offer: offer, log: log})
 }
@@ -195,10 +204,21 @@ func (s *Server) ringContext(ctx context.Context, ring time.Duration) (context.C
 
 // dialFailed turns WaitAnswer's error into a DialError. A 2xx that raced
 // our CANCEL is ACKed and hung up.
-func (s *Server) dialFailed(ctx, ringCtx context.Context, dlg *sipgo.DialogClientSession, err error) error {
+func (s *Server) dialFailed(ctx, ringCtx context.Context, dlg *sipgo.DialogClientSession, auth challenges, err error) error {
+	var refused *challengeRefused
+	if errors.As(err, &refused) {
+		return &DialError{Status: refused.res.StatusCode, Reason: refused.res.Reason,
+			Err: fmt.Errorf("%w: challenged again after we answered with our credentials", ErrDialAuth)}
+	}
 	var rejected *sipgo.ErrDialogResponse
 	if errors.As(err, &rejected) {
-		return &DialError{Status: rejected.Res.StatusCode, Reason: rejected.Res.Reason}
+		de := &DialError{Status: rejected.Res.StatusCode, Reason: rejected.Res.Reason}
+		if isChallenge(rejected.Res) && !auth.creds {
+			de.Err = fmt.Errorf("%w: challenged, and no outbound credentials are configured", ErrDialAuth)
+		} else if isChallenge(rejected.Res) {
+			de.Err = fmt.Errorf("%w: challenged %d times", ErrDialAuth, auth.n)
+		}
+		return de
 	}
 	last := dlg.InviteResponse
 	if last != nil && last.IsSuccess() {
@@ -228,6 +248,8 @@ func dialResult(err error) string {
 	switch {
 	case err == nil:
 		return "answered"
+	case errors.Is(err, ErrDialAuth):
+		return "auth_failed"
 	case errors.As(err, &de) && de.Timeout:
 		return "timeout"
 	case errors.As(err, &de) && de.Err == nil:

@@ -272,6 +272,7 @@ func TestServerDialRefusesBadInput(t *testing.T) {
 		{"user with a space", DialRequest{From: Party{User: "+1555 123"}}, "not allowed in a SIP user part"},
 		{"user closing the URI", DialRequest{From: Party{User: "a>b"}}, "not allowed in a SIP user part"},
 		{"a header of the dialog's", DialRequest{Headers: []Header{{Name: "Contact", Value: "<sip:x@evil>"}}}, "set by the dialog"},
+		{"credentials of our own", DialRequest{Headers: []Header{{Name: "Proxy-Authorization", Value: "Digest x"}}}, "set by the dialog"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.req.Target, tc.req.Local = targetOf(agent), legLocal

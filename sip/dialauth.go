@@ -1,0 +1,66 @@
+package sip
+
+import (
+	"fmt"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+)
+
+// challenges is the policy for the 401/407 answers to one Dial's INVITE.
+// sipgo answers a challenge with the configured credentials (up to twice);
+// we let it answer the first, and a second only when the remote marks its
+// nonce stale (RFC 7616 §3.3: the credentials were right, the nonce had
+// expired). Any other second challenge is the remote refusing our
+// credentials: retrying with the same ones could only lock the account.
+type challenges struct {
+	creds bool // outbound credentials are configured
+	n     int  // challenges seen
+}
+
+// challengeRefused stops WaitAnswer at a challenge we will not answer.
+type challengeRefused struct{ res *sip.Response }
+
+func (e *challengeRefused) Error() string {
+	return fmt.Sprintf("challenged again: %d %s", e.res.StatusCode, e.res.Reason)
+}
+
+// check sees every response to the INVITE before sipgo acts on it.
+func (c *challenges) check(r *sip.Response) error {
+	if !isChallenge(r) {
+		return nil
+	}
+	c.n++
+	if !c.creds || c.n == 1 || (c.n == 2 && staleNonce(r)) {
+		return nil
+	}
+	return &challengeRefused{res: r}
+}
+
+// isChallenge reports a 401 or 407 that carries its challenge, the only
+// kind sipgo answers.
+func isChallenge(r *sip.Response) bool {
+	return challengeHeader(r) != nil
+}
+
+func challengeHeader(r *sip.Response) sip.Header {
+	switch r.StatusCode {
+	case sip.StatusUnauthorized:
+		return r.GetHeader("WWW-Authenticate")
+	case sip.StatusProxyAuthRequired:
+		return r.GetHeader("Proxy-Authenticate")
+	}
+	return nil
+}
+
+// staleNonce reports a challenge that says our last answer used an
+// expired nonce; sipgo answers the first challenge header, so that is the
+// one read.
+func staleNonce(r *sip.Response) bool {
+	h := challengeHeader(r)
+	if h == nil {
+		return false
+	}
+	c, err := digest.ParseChallenge(h.Value())
+	return err == nil && c.Stale
+}

@@ -89,7 +89,9 @@ var reservedHeaders = []string{"via", "from", "to", "call-id", "cseq", "contact"
 // one 401 or 407 challenge with Config.OutboundUsername and
 // OutboundPassword. Provisional responses are logged; a 2xx is ACKed and
 // returned as a Leg with the negotiated media. Anything else is a
-// *DialError.
+// *DialError. An INVITE too large for UDP, or with credentials configured
+// too large to leave room for them, is not sent: the error wraps
+// ErrUDPTooLarge, and the caller may try again with fewer headers.
 //
 // ctx bounds the leg's whole life, not only its ringing, the way a call's
 // context bounds everything the call starts: when ctx ends before the
@@ -150,6 +152,13 @@ func (s *Server) dial(ctx context.Context, req DialRequest, owner *Call) (leg *L
 	contact := s.net.contact(transport, inv.Recipient.Scheme == "sips")
 	inv.AppendHeader(&contact)
 	s.net.prepare(inv, s.cfg.UserAgent)
+	if transport == "UDP" && s.cfg.OutboundPassword != "" {
+		viaHost := fmt.Sprintf("%s:%d", hostForURI(s.net.host), contact.Address.Port)
+		if n, ok := roomForCredentials(inv, s.cfg.OutboundUsername, viaHost); !ok {
+			return nil, fmt.Errorf("dial %s: %w: %d bytes with room for the credentials of a challenged retry, UDP carries %d",
+				req.Target, ErrUDPTooLarge, n, udpLimit)
+		}
+	}
 
 	ringCtx, cancel := s.ringContext(ctx, req.RingTimeout)
 	defer cancel()

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
@@ -63,4 +64,28 @@ func staleNonce(r *sip.Response) bool {
 	}
 	c, err := digest.ParseChallenge(h.Value())
 	return err == nil && c.Stale
+}
+
+// udpLimit is the largest request sipgo sends over UDP: the MTU less the
+// 200 bytes RFC 3261 §18.1.1 keeps in hand. (sip.UDPMTUSize is a variable
+// sipgo lets programs change; we never do.)
+var udpLimit = sip.UDPMTUSize - 200
+
+// roomForCredentials reports whether inv, sent over UDP, leaves room for
+// the credentials its retry would carry after a challenge. Context
+// headers fill most of a datagram: without this check the first INVITE
+// goes out, the carrier challenges it, and the retry cannot be sent; the
+// caller would then try again with fewer headers and the carrier would
+// see a second call. inv lacks the headers sipgo adds when it sends it
+// (Via, Call-ID, CSeq, Max-Forwards); the credentials get room for a
+// realm, nonce and opaque as long as carriers send and a SHA-256 response.
+func roomForCredentials(inv *sip.Request, user, viaHost string) (size int, ok bool) {
+	const challengeValues = 128 // realm + nonce + opaque
+	sipgoHeaders := fmt.Sprintf("Via: SIP/2.0/UDP %s;branch=z9hG4bK.%s\r\nCall-ID: %s\r\nCSeq: 4294967295 INVITE\r\nMax-Forwards: 70\r\n",
+		viaHost, strings.Repeat("x", 16), strings.Repeat("x", 36))
+	creds := fmt.Sprintf("Proxy-Authorization: Digest username=%q, realm=\"\", nonce=\"\", uri=%q, algorithm=SHA-256, "+
+		"cnonce=\"%s\", qop=auth, nc=00000001, response=\"%s\", opaque=\"\"\r\n",
+		user, inv.Recipient.Addr(), strings.Repeat("x", 16), strings.Repeat("x", 64))
+	size = len(inv.String()) + len(sipgoHeaders) + len(creds) + challengeValues
+	return size, size <= udpLimit
 }

@@ -221,3 +221,57 @@ func TestSippTargetChecksPassword(t *testing.T) {
 		})
 	}
 }
+
+// Context headers fill most of a datagram. With credentials configured, an
+// INVITE over UDP whose challenged retry could not be sent is refused
+// before anything goes out, so the caller can drop headers without the
+// carrier seeing a failed call.
+func TestDialLeavesRoomForCredentials(t *testing.T) {
+	full := ContextHeaders(Context{ConversationID: strings.Repeat("c", 32), Reason: "customer_request", Trigger: "explicit_request",
+		Summary: strings.Repeat("The customer asked about a refund. ", 3), ConsoleURL: "http://192.0.2.10:8080/agent/conversations"})
+	essential := full[:2] // conversation and reason
+	for _, tc := range []struct {
+		name      string
+		transport string
+		creds     bool
+		hs        []Header
+		script    []string // nil: refused before sending
+	}{
+		{"no room for the retry", "udp", true, full, nil},
+		{"no credentials, nothing to make room for", "udp", false, full, []string{"answer"}},
+		{"essential headers leave room", "udp", true, essential, []string{"407", "answer"}},
+		{"TCP carries it all", "tcp", true, full, []string{"407", "answer"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			agent := newPeer(t, tc.transport)
+			ch := newChallenger(agent, tc.script...)
+			cfg := Config{}
+			if tc.creds {
+				cfg.OutboundUsername, cfg.OutboundPassword = carrierUser, carrierPass
+			}
+			s := startServer(t, cfg, nil)
+			target := targetOf(agent)
+			if tc.transport == "tcp" {
+				target += ";transport=tcp"
+			}
+			leg, err := s.Dial(ctxFor(t), DialRequest{Target: target, Headers: tc.hs, Local: legLocal, RingTimeout: 5 * time.Second})
+			if tc.script == nil {
+				if !errors.Is(err, ErrUDPTooLarge) || len(ch.got()) != 0 {
+					t.Fatalf("Dial: %v, %v, %d INVITEs sent; want ErrUDPTooLarge before sending", leg, err, len(ch.got()))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Dial: %v", err)
+			}
+			if got := ch.got(); len(got) != len(tc.script) || got[len(got)-1].GetHeader(HeaderConversation) == nil {
+				t.Errorf("%d INVITEs, want %d with the context headers", len(got), len(tc.script))
+			}
+			dlg := recv(t, ch.dialogs, "far end dialog")
+			eventually(t, "far end confirmed by our ACK", func() bool { return dlg.LoadState() == sip.DialogStateConfirmed })
+			if err := leg.Hangup(ctxFor(t)); err != nil {
+				t.Errorf("Hangup: %v", err)
+			}
+		})
+	}
+}

@@ -86,11 +86,16 @@ func (cl *call) dial(ctx context.Context, h store.Handoff, target config.Target,
 		return
 	}
 	dctx := cl.timeSent(ctx, "bridge", decided)
-	req := sip.DialRequest{Target: target.URI, Headers: hs, Local: cl.local(legSess), RingTimeout: target.RingTimeout}
-	leg, err := cl.sip.Dial(dctx, req)
-	if errors.Is(err, sip.ErrUDPTooLarge) {
-		req.Headers = withoutSummary(hs)
-		leg, err = cl.sip.Dial(dctx, req)
+	req := sip.DialRequest{Target: target.URI, Local: cl.local(legSess), RingTimeout: target.RingTimeout}
+	var leg *sip.Leg
+	for i, fewer := range shrinking(hs) {
+		if i > 0 {
+			cl.log.Info("bridge INVITE too large for UDP; trying with fewer context headers", "headers", len(fewer))
+		}
+		req.Headers = fewer
+		if leg, err = cl.sip.Dial(dctx, req); !errors.Is(err, sip.ErrUDPTooLarge) {
+			break
+		}
 	}
 	if err != nil {
 		legSess.Close()
@@ -203,10 +208,20 @@ func (cl *call) contextHeaders(h store.Handoff, t config.Target) ([]sip.Header, 
 	return hs, errors.Join(errs...)
 }
 
-func withoutSummary(hs []sip.Header) []sip.Header {
+func withoutSummary(hs []sip.Header) []sip.Header { return without(hs, sip.HeaderSummary) }
+
+// shrinking is hs, then hs without the summary, then without the link and
+// User-to-User as well: what fits a UDP datagram that must leave room for
+// digest credentials. The conversation id, which leads to everything
+// else, the reason and the target's own headers always go.
+func shrinking(hs []sip.Header) [][]sip.Header {
+	return [][]sip.Header{hs, withoutSummary(hs), without(hs, sip.HeaderSummary, sip.HeaderLink, sip.HeaderUserToUser)}
+}
+
+func without(hs []sip.Header, names ...string) []sip.Header {
 	out := make([]sip.Header, 0, len(hs))
 	for _, h := range hs {
-		if h.Name != sip.HeaderSummary {
+		if !slices.Contains(names, h.Name) {
 			out = append(out, h)
 		}
 	}

@@ -17,13 +17,18 @@ import (
 )
 
 // newVoice builds the phone channel and its SIP server. Listen addresses,
-// trunks and speech providers take effect at start; greeting, codecs,
-// timeouts and handoff targets follow reloads call by call.
+// trunks, the outbound proxy with its credentials, the identity and the
+// speech providers take effect at start; greeting, codecs, timeouts and
+// handoff targets follow reloads call by call.
 func (g *Gateway) newVoice(ctx context.Context, cfg *config.Config) error {
 	v := cfg.Channels.Voice
 	trunks, err := sipTrunks(v.Trunks)
 	if err != nil {
 		return err
+	}
+	outboundPassword, err := cfg.OutboundPassword()
+	if err != nil {
+		return fmt.Errorf("voice: %w", err)
 	}
 	// RTP binds every interface; SDP carries public_address, which is what
 	// the trunk must send to.
@@ -41,7 +46,8 @@ func (g *Gateway) newVoice(ctx context.Context, cfg *config.Config) error {
 		UDP: cfg.Listen.SIP, TCP: cfg.Listen.SIP,
 		TLS: v.TLS.Listen, CertFile: cfg.ResolvePath(v.TLS.CertFile), KeyFile: cfg.ResolvePath(v.TLS.KeyFile),
 		Trunks: trunks, Outbound: v.Outbound, UserAgent: "Switchboard", MaxCalls: v.MaxCalls,
-		PublicHost: v.PublicAddress,
+		OutboundUsername: v.OutboundUsername, OutboundPassword: outboundPassword,
+		PublicHost: v.PublicAddress, Identity: v.Identity,
 	}, g.voice, g.reg, g.log.With("component", "sip"))
 	if err != nil {
 		return fmt.Errorf("voice: %w", err)

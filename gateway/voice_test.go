@@ -1,11 +1,17 @@
 package gateway
 
 import (
+	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"switchboard/store"
 )
 
 // The shipped config starts the phone channel: SIP answers a trunk's
@@ -53,5 +59,64 @@ func TestVoiceIsWiredFromTheShippedConfig(t *testing.T) {
 	}
 	if got := consoleURL(g.Config()); !strings.HasSuffix(got, "/agent/conversations") {
 		t.Errorf("console URL %q", got)
+	}
+}
+
+// A carrier that challenges the bridge INVITE (407) gets the credentials
+// the config names, once, and the caller is bridged. Before the gateway
+// passed channels.voice.outbound_* to the SIP server, the challenge failed
+// the transfer.
+func TestVoiceBridgeAnswersCarrierChallenge(t *testing.T) {
+	if _, err := exec.LookPath("sipp"); err != nil {
+		if os.Getenv("SWITCHBOARD_NO_SKIP") != "" {
+			t.Fatalf("sipp is not installed: %v", err)
+		}
+		t.Skip("sipp is not installed (apt install sip-tester)")
+	}
+	const password = "s3cret-carrier"
+	carrierPort := freeUDPPort(t)
+	cfg := fixture(t)
+	edit(t, cfg, "uri: sip:support-desk@127.0.0.1:5070", fmt.Sprintf("uri: sip:support-desk@127.0.0.1:%d", carrierPort))
+	edit(t, cfg, "method: refer_then_bridge", "method: bridge")
+	edit(t, cfg, `outbound_username: ""`, "outbound_username: switchboard")
+	edit(t, cfg, `outbound_password_env: ""`, "outbound_password_env: SWITCHBOARD_TEST_OUTBOUND_PASSWORD")
+	t.Setenv("SWITCHBOARD_TEST_OUTBOUND_PASSWORD", password)
+	carrier := startSipp(t, filepath.Join("..", "testdata", "sipp", "bridge_challenge_407.xml"), "", carrierPort)
+	g, stop := start(t, cfg)
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	caller := startSipp(t, renderCaller(t, callerScript{PT: 0, Codec: "PCMU", PauseMs: 1500,
+		Play:  `<exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_0.pcap"/>`,
+		Refer: "none", After: "send_bye", ByeAfterMs: 9000}), g.SIPAddr("udp"), freeUDPPort(t))
+	caller.wait(t, 60*time.Second)
+	trace := carrier.wait(t, 30*time.Second)
+
+	invites := sippMessages(trace, "INVITE")
+	if len(invites) != 2 {
+		t.Fatalf("the carrier got %d INVITEs, want the challenged one and its retry", len(invites))
+	}
+	if err := checkDigest(invites[1], "Proxy-Authorization", "switchboard", password); err != nil {
+		t.Errorf("retried INVITE: %v", err)
+	}
+	if !strings.Contains(invites[1], "X-Switchboard-Conversation:") {
+		t.Error("the retried INVITE lost the context headers")
+	}
+	convs, err := g.Store().ListConversations(t.Context(), store.ListFilter{})
+	if err != nil || len(convs) != 1 {
+		t.Fatalf("conversations: %v, %v", convs, err)
+	}
+	msgs, err := g.Store().Messages(t.Context(), convs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bridged bool
+	for _, m := range msgs {
+		bridged = bridged || strings.Contains(m.Text, "Bridged to support_line")
+	}
+	if !bridged {
+		t.Errorf("no bridge in the conversation:\n%v", msgs)
 	}
 }

@@ -140,38 +140,23 @@ func (s *Server) dial(ctx context.Context, req DialRequest, owner *Call) (leg *L
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", req.Target, err)
 	}
-	inv, err := s.newInvite(req, offer)
+	inv, ua, err := s.outgoing(req, offer)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", req.Target, err)
 	}
 	transport := strings.ToUpper(inv.Transport())
-	ua := s.net.uas[transport]
-	if ua == nil {
-		return nil, fmt.Errorf("dial %s: no %s listener for our Contact", req.Target, transport)
-	}
-	contact := s.net.contact(transport, inv.Recipient.Scheme == "sips")
-	inv.AppendHeader(&contact)
-	s.net.prepare(inv, s.cfg.UserAgent)
-	if transport == "UDP" && s.cfg.OutboundPassword != "" {
-		viaHost := fmt.Sprintf("%s:%d", hostForURI(s.net.host), contact.Address.Port)
-		if n, ok := roomForCredentials(inv, s.cfg.OutboundUsername, viaHost); !ok {
-			return nil, fmt.Errorf("dial %s: %w: %d bytes with room for the credentials of a challenged retry, UDP carries %d",
-				req.Target, ErrUDPTooLarge, n, udpLimit)
-		}
-	}
-
 	ringCtx, cancel := s.ringContext(ctx, req.RingTimeout)
 	defer cancel()
-	log := s.log
-	if owner != nil {
-		log = owner.log
-	}
-	log = log.With("leg_call_id", callID(inv))
 	dlg, err := ua.WriteInvite(ringCtx, inv)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", req.Target, err)
 	}
 	notifySent(ctx)
+	log := s.log
+	if owner != nil {
+		log = owner.log
+	}
+	log = log.With("leg_call_id", callID(inv)) // sipgo gave it a Call-ID as it sent it
 	auth := challenges{creds: s.cfg.OutboundPassword != ""}
 	err = dlg.WaitAnswer(ringCtx, sipgo.AnswerOptions{
 		Username: s.cfg.OutboundUsername, Password: s.cfg.OutboundPassword,
@@ -184,6 +169,31 @@ func (s *Server) dial(ctx context.Context, req DialRequest, owner *Call) (leg *L
 		return nil, s.dialFailed(ctx, ringCtx, dlg, auth, err)
 	}
 	return s.newLeg(ctx, legSetup{dlg: dlg, owner: owner, transport: transport, local: local, offer: offer, log: log})
+}
+
+// outgoing builds a Dial's INVITE and picks the dialog user agent of its
+// transport, which carries our Contact for it.
+func (s *Server) outgoing(req DialRequest, offer []byte) (*sip.Request, *sipgo.DialogUA, error) {
+	inv, err := s.newInvite(req, offer)
+	if err != nil {
+		return nil, nil, err
+	}
+	transport := strings.ToUpper(inv.Transport())
+	ua := s.net.uas[transport]
+	if ua == nil {
+		return nil, nil, fmt.Errorf("no %s listener for our Contact", transport)
+	}
+	contact := s.net.contact(transport, inv.Recipient.Scheme == "sips")
+	inv.AppendHeader(&contact)
+	s.net.prepare(inv, s.cfg.UserAgent)
+	if transport == "UDP" && s.cfg.OutboundPassword != "" {
+		viaHost := fmt.Sprintf("%s:%d", hostForURI(s.net.host), contact.Address.Port)
+		if n, ok := roomForCredentials(inv, s.cfg.OutboundUsername, viaHost); !ok {
+			return nil, nil, fmt.Errorf("%w: %d bytes with room for the credentials of a challenged retry, UDP carries %d",
+				ErrUDPTooLarge, n, udpLimit)
+		}
+	}
+	return inv, ua, nil
 }
 
 // startDial counts a Dial in progress, so shutdown waits for it; false

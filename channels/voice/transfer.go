@@ -211,11 +211,18 @@ func (cl *call) contextHeaders(h store.Handoff, t config.Target) ([]sip.Header, 
 func withoutSummary(hs []sip.Header) []sip.Header { return without(hs, sip.HeaderSummary) }
 
 // shrinking is hs, then hs without the summary, then without the link and
-// User-to-User as well: what fits a UDP datagram that must leave room for
-// digest credentials. The conversation id, which leads to everything
-// else, the reason and the target's own headers always go.
+// User-to-User as well, each only when it leaves something out: what fits a
+// UDP datagram that must leave room for digest credentials. The
+// conversation id, which leads to everything else, the reason and the
+// target's own headers always go.
 func shrinking(hs []sip.Header) [][]sip.Header {
-	return [][]sip.Header{hs, withoutSummary(hs), without(hs, sip.HeaderSummary, sip.HeaderLink, sip.HeaderUserToUser)}
+	out := [][]sip.Header{hs}
+	for _, drop := range [][]string{{sip.HeaderSummary}, {sip.HeaderSummary, sip.HeaderLink, sip.HeaderUserToUser}} {
+		if fewer := without(hs, drop...); len(fewer) < len(out[len(out)-1]) {
+			out = append(out, fewer)
+		}
+	}
+	return out
 }
 
 func without(hs []sip.Header, names ...string) []sip.Header {

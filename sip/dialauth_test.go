@@ -27,6 +27,7 @@ type challenger struct {
 
 	mu      sync.Mutex
 	invites []*sip.Request
+	acked   int // challenges whose ACK came back
 }
 
 func newChallenger(p *peer, script ...string) *challenger {
@@ -60,9 +61,43 @@ func newChallenger(p *peer, script ...string) *challenger {
 			res = sip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
 			res.AppendHeader(sip.NewHeader("WWW-Authenticate", chal.String()))
 		}
-		_ = tx.Respond(res)
+		if err := tx.Respond(res); err != nil {
+			p.failf("challenge: %v", err)
+			return
+		}
+		ctx, cancel := peerCtx()
+		defer cancel()
+		select {
+		case <-tx.Acks():
+			c.mu.Lock()
+			c.acked++
+			c.mu.Unlock()
+		case <-tx.Done():
+		case <-ctx.Done():
+		}
 	})
 	return c
+}
+
+// settled waits until every challenge sent was ACKed: a test that ends
+// with an ACK still in flight closes the far end under it.
+func (c *challenger) settled(t *testing.T, challenges int) {
+	t.Helper()
+	eventually(t, "the challenges ACKed", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.acked == challenges
+	})
+}
+
+func challengesIn(script []string) int {
+	n := 0
+	for _, step := range script {
+		if step != "answer" {
+			n++
+		}
+	}
+	return n
 }
 
 func (c *challenger) got() []*sip.Request {
@@ -133,6 +168,7 @@ func TestDialAnswersOneChallenge(t *testing.T) {
 			if len(invites) != len(tc.script) {
 				t.Fatalf("%d INVITEs, want %d", len(invites), len(tc.script))
 			}
+			ch.settled(t, challengesIn(tc.script))
 			if h := invites[0].GetHeader(tc.header); tc.header != "" && h != nil {
 				t.Errorf("first INVITE already carries %s", tc.header)
 			}
@@ -267,6 +303,7 @@ func TestDialLeavesRoomForCredentials(t *testing.T) {
 			if got := ch.got(); len(got) != len(tc.script) || got[len(got)-1].GetHeader(HeaderConversation) == nil {
 				t.Errorf("%d INVITEs, want %d with the context headers", len(got), len(tc.script))
 			}
+			ch.settled(t, challengesIn(tc.script))
 			dlg := recv(t, ch.dialogs, "far end dialog")
 			eventually(t, "far end confirmed by our ACK", func() bool { return dlg.LoadState() == sip.DialogStateConfirmed })
 			if err := leg.Hangup(ctxFor(t)); err != nil {

@@ -303,7 +303,20 @@ type VoiceChannel struct {
 	ReferTimeout time.Duration `yaml:"refer_timeout" json:"refer_timeout"`
 	// Outbound is an optional proxy URI bridged calls to fallback targets go
 	// through (the outbound trunk); empty sends them to the target directly.
-	Outbound string  `yaml:"outbound" json:"outbound"`
+	Outbound string `yaml:"outbound" json:"outbound"`
+	// OutboundUsername, with the password from the environment variable
+	// OutboundPasswordEnv or the file OutboundPasswordFile (relative to the
+	// config file), answers a digest challenge (401/407) to the calls the
+	// gateway places, from the outbound proxy or the target. The password
+	// itself is never in the config.
+	OutboundUsername     string `yaml:"outbound_username" json:"outbound_username"`
+	OutboundPasswordEnv  string `yaml:"outbound_password_env" json:"outbound_password_env"`
+	OutboundPasswordFile string `yaml:"outbound_password_file" json:"outbound_password_file"`
+	// Identity is the gateway's own SIP URI: From of the calls it places
+	// that have no caller of their own (a visitor calling from the
+	// browser), and Referred-By of its REFERs. A carrier usually wants a
+	// number it assigned you; "" is sip:switchboard@public_address.
+	Identity string  `yaml:"identity" json:"identity"`
 	Trunks   []Trunk `yaml:"trunks" json:"trunks"`
 	// STT and TTS are where speech was set before it moved to the top-level
 	// speech section. Parse still reads them, with a warning, into

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -59,10 +60,72 @@ func validateVoice(c *checker, v VoiceChannel) {
 	if v.ReferTimeout < time.Second || v.ReferTimeout > 5*time.Minute {
 		c.addf(k+"refer_timeout", "%v must be between 1s and 5m", v.ReferTimeout)
 	}
+	validateOutbound(c, v)
+	validateTrunks(c, v.Trunks)
+}
+
+// validateOutbound checks what the calls the gateway places go out with:
+// the proxy, the credentials for its challenges, and our identity.
+func validateOutbound(c *checker, v VoiceChannel) {
+	const k = "channels.voice."
 	if v.Outbound != "" && !strings.HasPrefix(v.Outbound, "sip:") && !strings.HasPrefix(v.Outbound, "sips:") {
 		c.addf(k+"outbound", "%q must be a sip: or sips: URI", v.Outbound)
 	}
-	validateTrunks(c, v.Trunks)
+	env, file := v.OutboundPasswordEnv, v.OutboundPasswordFile
+	switch {
+	case env != "" && file != "":
+		c.addf(k+"outbound_password_file", "give outbound_password_env or outbound_password_file, not both")
+	case v.OutboundUsername != "" && env == "" && file == "":
+		c.addf(k+"outbound_username", "needs outbound_password_env or outbound_password_file; the password never goes in this file")
+	case v.OutboundUsername == "" && env != "":
+		c.addf(k+"outbound_password_env", "needs outbound_username")
+	case v.OutboundUsername == "" && file != "":
+		c.addf(k+"outbound_password_file", "needs outbound_username")
+	}
+	if env != "" && !envName.MatchString(env) {
+		c.addf(k+"outbound_password_env", "names an environment variable; put the password itself in that variable, never in the file")
+	}
+	if strings.ContainsAny(v.OutboundUsername, "\"\\") || hasControl(v.OutboundUsername) {
+		c.addf(k+"outbound_username", "%q may not hold quotes, backslashes or control characters", v.OutboundUsername)
+	}
+	if v.Identity != "" && !sipIdentity.MatchString(v.Identity) {
+		c.addf(k+"identity", "%q is not a SIP URI like sip:+15550100@trunk.example.com", v.Identity)
+	}
+}
+
+// sipIdentity is a sip: or sips: URI with an optional user (RFC 3261's
+// characters) and a host, with nothing a From header could not hold.
+var sipIdentity = regexp.MustCompile(`^sips?:([A-Za-z0-9\-_.!~*'()%&=+$,;?/]{1,64}@)?[A-Za-z0-9.\-\[\]:]+(;[^\s<>"]*)?$`)
+
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// OutboundPassword reads the password for outbound digest challenges from
+// the environment variable or the file the config names, "" when it names
+// neither. A named one that is missing or empty is an error, so a
+// forgotten secret shows at start rather than as failed transfers.
+func (c *Config) OutboundPassword() (string, error) {
+	v := c.Channels.Voice
+	switch {
+	case v.OutboundPasswordEnv != "":
+		p := os.Getenv(v.OutboundPasswordEnv)
+		if p == "" {
+			return "", fmt.Errorf("channels.voice.outbound_password_env: the environment variable %s is not set", v.OutboundPasswordEnv)
+		}
+		return p, nil
+	case v.OutboundPasswordFile != "":
+		b, err := os.ReadFile(c.ResolvePath(v.OutboundPasswordFile))
+		if err != nil {
+			return "", fmt.Errorf("channels.voice.outbound_password_file: %w", err)
+		}
+		p := strings.TrimRight(string(b), "\r\n")
+		if p == "" {
+			return "", fmt.Errorf("channels.voice.outbound_password_file: %s is empty", v.OutboundPasswordFile)
+		}
+		return p, nil
+	}
+	return "", nil
 }
 
 func validateTLS(c *checker, t VoiceTLS) {

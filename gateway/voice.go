@@ -18,14 +18,19 @@ import (
 )
 
 // newVoice builds the phone channel and its SIP server. Listen addresses,
-// TLS, RTP ports, the outbound proxy and speech providers take effect at
-// start; trunks follow reloads at the next request (reloadTrunks), and
-// greeting, codecs, timeouts and handoff targets call by call.
+// TLS, RTP ports, the outbound proxy with its credentials, the identity and
+// the speech providers take effect at start; trunks follow reloads at the
+// next request (reloadTrunks), and greeting, codecs, timeouts and handoff
+// targets call by call.
 func (g *Gateway) newVoice(ctx context.Context, cfg *config.Config) error {
 	v := cfg.Channels.Voice
 	trunks, err := sipTrunks(v.Trunks)
 	if err != nil {
 		return err
+	}
+	outboundPassword, err := cfg.OutboundPassword()
+	if err != nil {
+		return fmt.Errorf("voice: %w", err)
 	}
 	// RTP binds every interface; SDP carries public_address, which is what
 	// the trunk must send to.
@@ -44,8 +49,9 @@ func (g *Gateway) newVoice(ctx context.Context, cfg *config.Config) error {
 		UDP: cfg.Listen.SIP, TCP: cfg.Listen.SIP,
 		TLS: v.TLS.Listen, CertFile: cfg.ResolvePath(v.TLS.CertFile), KeyFile: cfg.ResolvePath(v.TLS.KeyFile),
 		Trunks: trunks, Outbound: v.Outbound, UserAgent: "Switchboard", MaxCalls: v.MaxCalls, Limits: sipLimits(v.Limits),
-		TCPGuard:   sip.TCPLimits{FirstMessage: v.TCP.FirstMessageTimeout, Idle: v.TCP.IdleTimeout, MaxPerSource: v.TCP.MaxPerSource},
-		PublicHost: v.PublicAddress,
+		TCPGuard:         sip.TCPLimits{FirstMessage: v.TCP.FirstMessageTimeout, Idle: v.TCP.IdleTimeout, MaxPerSource: v.TCP.MaxPerSource},
+		OutboundUsername: v.OutboundUsername, OutboundPassword: outboundPassword,
+		PublicHost: v.PublicAddress, Identity: v.Identity,
 	}, g.voice, g.reg, g.log.With("component", "sip"))
 	if err != nil {
 		return fmt.Errorf("voice: %w", err)

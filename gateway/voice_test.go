@@ -1,14 +1,19 @@
 package gateway
 
 import (
+	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"switchboard/config"
+	"switchboard/store"
 )
 
 // The shipped config starts the phone channel: SIP answers a trunk's
@@ -25,8 +30,24 @@ func TestVoiceIsWiredFromTheShippedConfig(t *testing.T) {
 	if addr == "" {
 		t.Fatal("no SIP listener")
 	}
-	if got := optionsStatus(t, addr, "wiring-1"); got != "200" {
-		t.Fatalf("OPTIONS answer %s, want 200", got)
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	local := c.LocalAddr().String()
+	opts := "OPTIONS sip:support@" + addr + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-wiring-1\r\n" +
+		"From: <sip:probe@" + local + ">;tag=1\r\nTo: <sip:support@" + addr + ">\r\n" +
+		"Call-ID: wiring-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if _, err := c.Write([]byte(opts)); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 4096)
+	n, err := c.Read(buf)
+	if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 200") {
+		t.Fatalf("OPTIONS answer: %q, %v", buf[:n], err)
 	}
 
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -40,6 +61,65 @@ func TestVoiceIsWiredFromTheShippedConfig(t *testing.T) {
 	}
 	if got := consoleURL(g.Config()); !strings.HasSuffix(got, "/agent/conversations") {
 		t.Errorf("console URL %q", got)
+	}
+}
+
+// A carrier that challenges the bridge INVITE (407) gets the credentials
+// the config names, once, and the caller is bridged. Before the gateway
+// passed channels.voice.outbound_* to the SIP server, the challenge failed
+// the transfer.
+func TestVoiceBridgeAnswersCarrierChallenge(t *testing.T) {
+	if _, err := exec.LookPath("sipp"); err != nil {
+		if os.Getenv("SWITCHBOARD_NO_SKIP") != "" {
+			t.Fatalf("sipp is not installed: %v", err)
+		}
+		t.Skip("sipp is not installed (apt install sip-tester)")
+	}
+	const password = "s3cret-carrier"
+	carrierPort := freeUDPPort(t)
+	cfg := fixture(t)
+	edit(t, cfg, "uri: sip:support-desk@127.0.0.1:5070", fmt.Sprintf("uri: sip:support-desk@127.0.0.1:%d", carrierPort))
+	edit(t, cfg, "method: refer_then_bridge", "method: bridge")
+	edit(t, cfg, `outbound_username: ""`, "outbound_username: switchboard")
+	edit(t, cfg, `outbound_password_env: ""`, "outbound_password_env: SWITCHBOARD_TEST_OUTBOUND_PASSWORD")
+	t.Setenv("SWITCHBOARD_TEST_OUTBOUND_PASSWORD", password)
+	carrier := startSipp(t, filepath.Join("..", "testdata", "sipp", "bridge_challenge_407.xml"), "", carrierPort)
+	g, stop := start(t, cfg)
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	caller := startSipp(t, renderCaller(t, callerScript{PT: 0, Codec: "PCMU", PauseMs: 1500,
+		Play:  `<exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_0.pcap"/>`,
+		Refer: "none", After: "send_bye", ByeAfterMs: 9000}), g.SIPAddr("udp"), freeUDPPort(t))
+	caller.wait(t, 60*time.Second)
+	trace := carrier.wait(t, 30*time.Second)
+
+	invites := sippMessages(trace, "INVITE")
+	if len(invites) != 2 {
+		t.Fatalf("the carrier got %d INVITEs, want the challenged one and its retry", len(invites))
+	}
+	if err := checkDigest(invites[1], "Proxy-Authorization", "switchboard", password); err != nil {
+		t.Errorf("retried INVITE: %v", err)
+	}
+	if !strings.Contains(invites[1], "X-Switchboard-Conversation:") {
+		t.Error("the retried INVITE lost the context headers")
+	}
+	convs, err := g.Store().ListConversations(t.Context(), store.ListFilter{})
+	if err != nil || len(convs) != 1 {
+		t.Fatalf("conversations: %v, %v", convs, err)
+	}
+	msgs, err := g.Store().Messages(t.Context(), convs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bridged bool
+	for _, m := range msgs {
+		bridged = bridged || strings.Contains(m.Text, "Bridged to support_line")
+	}
+	if !bridged {
+		t.Errorf("no bridge in the conversation:\n%v", msgs)
 	}
 }
 

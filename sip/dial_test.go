@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // farEnd makes a peer answer INVITEs the way behave says; it reports each
@@ -63,7 +65,7 @@ func dialFrom(t *testing.T, caller *peer, target string, hs []Header, ring time.
 	h := newAnswering()
 	results := make(chan result, 1)
 	h.after = func(ctx context.Context, c *Call) {
-		leg, err := c.Dial(ctx, target, hs, legLocal, ring)
+		leg, err := c.Dial(ctx, DialRequest{Target: target, Headers: hs, Local: legLocal, RingTimeout: ring})
 		results <- result{leg, err}
 	}
 	s := startServer(t, Config{}, h)
@@ -201,5 +203,89 @@ func TestLegReinviteHold(t *testing.T) {
 	}
 	if err := leg.Hangup(ctxFor(t)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A call with no SIP caller (a browser visitor's) dials by itself: From is
+// the configured identity, or the number it names, with the display name
+// it gives.
+func TestServerDialWithoutInboundCall(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		identity string
+		from     Party
+		want     string // From's display name, user and host
+	}{
+		{"visitor, default identity", "", Party{DisplayName: "Web visitor Jane"}, `"Web visitor Jane" switchboard@127.0.0.1`},
+		{"visitor, configured identity", "sip:+15550100@carrier.test;user=phone", Party{DisplayName: `Jane "J" \ Doe`},
+			`"Jane J Doe" +15550100@carrier.test`},
+		{"no name at all", "sip:+15550100@carrier.test", Party{}, `"" +15550100@carrier.test`},
+		{"a number of our own", "", Party{User: "+15551234567"}, `"" +15551234567@127.0.0.1`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			agent := newPeer(t, "udp")
+			far := newFarEnd(agent, answerCall(agent))
+			s := startServer(t, Config{Identity: tc.identity}, nil)
+			hs := []Header{{Name: "X-Switchboard-Conversation", Value: "conv-9"}}
+			leg, err := s.Dial(ctxFor(t), DialRequest{Target: targetOf(agent), From: tc.from, Headers: hs, Local: legLocal, RingTimeout: 5 * time.Second})
+			if err != nil {
+				t.Fatalf("Dial: %v", err)
+			}
+			inv := recv(t, far.invites, "INVITE at the far end")
+			from := inv.From()
+			if got := fmt.Sprintf("%q %s@%s", from.DisplayName, from.Address.User, from.Address.Host); got != tc.want {
+				t.Errorf("From %s, want %s", got, tc.want)
+			}
+			if _, ok := from.Params.Get("user"); ok || from.Address.UriParams.Has("user") {
+				t.Errorf("From %s carries the identity's parameters", from.Value())
+			}
+			if h := inv.GetHeader("X-Switchboard-Conversation"); h == nil || h.Value() != "conv-9" {
+				t.Errorf("context header %v", h)
+			}
+			if ans := leg.Answer(); ans.Codec.Name != "G722" || ans.RemoteAddr.Port() != 50000 {
+				t.Errorf("leg answer %+v", ans)
+			}
+			if n := s.dialsTotal("answered"); n != 1 {
+				t.Errorf("dials answered = %v, want 1", n)
+			}
+			dlg := recv(t, far.dialogs, "far end dialog")
+			eventually(t, "far end confirmed by our ACK", func() bool { return dlg.LoadState() == sip.DialogStateConfirmed })
+			if err := leg.Hangup(ctxFor(t)); err != nil {
+				t.Fatalf("Hangup: %v", err)
+			}
+			waitDone(t, dlg.Context().Done(), "far end dialog")
+		})
+	}
+}
+
+// What Dial is given goes into headers only when it stays one header;
+// nothing goes out otherwise.
+func TestServerDialRefusesBadInput(t *testing.T) {
+	agent := newPeer(t, "udp")
+	far := newFarEnd(agent, answerCall(agent))
+	s := startServer(t, Config{}, nil)
+	for _, tc := range []struct {
+		name string
+		req  DialRequest
+		want string
+	}{
+		{"user with a space", DialRequest{From: Party{User: "+1555 123"}}, "not allowed in a SIP user part"},
+		{"user closing the URI", DialRequest{From: Party{User: "a>b"}}, "not allowed in a SIP user part"},
+		{"a header of the dialog's", DialRequest{Headers: []Header{{Name: "Contact", Value: "<sip:x@evil>"}}}, "set by the dialog"},
+		{"credentials of our own", DialRequest{Headers: []Header{{Name: "Proxy-Authorization", Value: "Digest x"}}}, "set by the dialog"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.req.Target, tc.req.Local = targetOf(agent), legLocal
+			leg, err := s.Dial(ctxFor(t), tc.req)
+			if leg != nil || err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Dial: %v, %v; want an error saying %q", leg, err, tc.want)
+			}
+		})
+	}
+	if len(far.invites) != 0 {
+		t.Errorf("%d INVITEs went out", len(far.invites))
+	}
+	if _, err := NewServer(Config{UDP: "127.0.0.1:0", Identity: "tel:+15550100", Trunks: loopback}, HandlerFunc(func(context.Context, *Call) {}), prometheus.NewRegistry(), quiet); err == nil {
+		t.Error("NewServer took a tel: identity, which cannot be a From of ours")
 	}
 }

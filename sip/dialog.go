@@ -27,8 +27,9 @@ var (
 
 	// ErrUDPTooLarge wraps a request that does not fit a UDP datagram
 	// (sipgo refuses more than 1300 bytes and does not switch to TCP):
-	// typically a REFER or INVITE with long context headers. Retry with
-	// fewer or shorter headers.
+	// typically a REFER or INVITE with long context headers, or a Dial's
+	// INVITE that would leave no room for the credentials of its retry.
+	// Retry with fewer or shorter headers.
 	ErrUDPTooLarge = sip.ErrUDPMTUCongestion
 )
 

@@ -59,7 +59,8 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 type testServer struct {
 	*Server
-	reg *prometheus.Registry
+	reg  *prometheus.Registry
+	stop func() // shuts the server down and waits for Serve; Cleanup calls it too
 }
 
 var loopback = []Trunk{{Name: "local", Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}}
@@ -92,17 +93,30 @@ func startServer(t *testing.T, cfg Config, h Handler) *testServer {
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return &testServer{Server: s, reg: reg}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	if cfg.UDP != "" {
+		// Requests we send over UDP leave from the listening socket, which
+		// sipgo finds in its pool only once ServeUDP runs.
+		eventually(t, "server listening", func() bool { return s.ua.TransportLayer().Pool("udp").Size() > 0 })
+	}
+	return &testServer{Server: s, reg: reg, stop: stop}
 }
 
 func (s *testServer) rejected(reason string) float64 {
 	return testutil.ToFloat64(s.metrics.rejected.WithLabelValues(reason))
+}
+
+func (s *testServer) dialsTotal(result string) float64 {
+	return testutil.ToFloat64(s.metrics.dials.WithLabelValues(result))
 }
 
 func (s *testServer) callsTotal(result string) float64 {

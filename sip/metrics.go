@@ -59,7 +59,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"result"}),
 		dials: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_sip_dials_total",
-			Help: "Outbound B2BUA INVITEs by result (answered, rejected, timeout, error).",
+			Help: "Outbound INVITEs by result (answered, rejected, timeout, auth_failed = credentials refused or missing, error).",
 		}, []string{"result"}),
 		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_sip_limited_total",

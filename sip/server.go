@@ -47,8 +47,11 @@ type Config struct {
 	// listen IP, or the address of the default route's interface when
 	// listening on all interfaces.
 	PublicHost string
-	// Identity is our SIP URI for Referred-By and for Dial's From when the
-	// caller is unknown; default sip:switchboard@PublicHost.
+	// Identity is our SIP URI: Referred-By on our REFERs, and From on the
+	// calls we place that have no caller of their own (Party.User empty),
+	// such as a browser visitor's. A carrier usually wants a number it
+	// assigned us: sip:+15550100@trunk.example.com. Default
+	// sip:switchboard@PublicHost.
 	Identity string
 }
 
@@ -69,7 +72,7 @@ func (f HandlerFunc) HandleCall(ctx context.Context, c *Call) { f(ctx, c) }
 const realm = "switchboard"
 
 // Server is the SIP edge: listeners, trunk admission, inbound calls and
-// the outbound legs they dial.
+// outbound legs.
 type Server struct {
 	cfg       Config
 	handler   Handler
@@ -80,6 +83,7 @@ type Server struct {
 	limits    *limiter // nil: no per-source limits
 	tlsConf   *tls.Config
 	outbound  *sip.Uri
+	selfURI   *sip.Uri // Config.Identity parsed; nil: the default
 
 	ua     *sipgo.UserAgent
 	sipSrv *sipgo.Server
@@ -91,10 +95,13 @@ type Server struct {
 	mu       sync.Mutex
 	dialogs  map[string]dialogHandler
 	calls    map[*Call]struct{}
-	draining bool // no new calls
-	closed   bool // no new requests at all
+	legs     map[*Leg]struct{} // answered and not yet ended
+	draining bool              // no new calls or dials
+	closed   bool              // no new requests at all
 	inflight sync.WaitGroup
 	callWG   sync.WaitGroup
+	dialWG   sync.WaitGroup // Dials waiting for an answer
+	legWG    sync.WaitGroup // legs in s.legs, until they end
 
 	net     listeners
 	serveWG sync.WaitGroup
@@ -111,12 +118,16 @@ func NewServer(cfg Config, h Handler, reg prometheus.Registerer, log *slog.Logge
 	if cfg.UDP == "" && cfg.TCP == "" && cfg.TLS == "" {
 		return nil, errors.New("sip: no listen address (udp, tcp or tls)")
 	}
-	s := &Server{cfg: cfg, handler: h, log: log, dialogs: map[string]dialogHandler{}, calls: map[*Call]struct{}{}}
+	s := &Server{cfg: cfg, handler: h, log: log, dialogs: map[string]dialogHandler{},
+		calls: map[*Call]struct{}{}, legs: map[*Leg]struct{}{}}
 	var err error
 	if s.tlsConf, err = loadTLS(cfg); err != nil {
 		return nil, err
 	}
 	if s.outbound, err = parseOutbound(cfg.Outbound); err != nil {
+		return nil, err
+	}
+	if s.selfURI, err = parseIdentity(cfg.Identity); err != nil {
 		return nil, err
 	}
 	if err := checkTrunks(cfg.Trunks); err != nil {
@@ -202,6 +213,24 @@ func (s *Server) SetTrunks(trunks []Trunk) error {
 	}
 	s.adm.setTrunks(trunks)
 	return nil
+}
+
+func parseIdentity(s string) (*sip.Uri, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var u sip.Uri
+	if err := sip.ParseUri(s, &u); err != nil {
+		return nil, fmt.Errorf("sip: identity %q: %w", s, err)
+	}
+	if (u.Scheme != "sip" && u.Scheme != "sips") || u.Host == "" {
+		return nil, fmt.Errorf("sip: identity %q is not a sip: or sips: URI with a host", s)
+	}
+	if u.User != "" && checkUser(u.User) != nil {
+		return nil, fmt.Errorf("sip: identity %q: %w", s, checkUser(u.User))
+	}
+	// Only what a From needs; parameters and headers would end up in it.
+	return &sip.Uri{Scheme: u.Scheme, User: u.User, Host: u.Host, Port: u.Port}, nil
 }
 
 func checkTrunks(trunks []Trunk) error {
@@ -319,6 +348,8 @@ func (s *Server) shutdown() {
 	s.mu.Unlock()
 	s.stopCalls(ErrServerClosed)
 	s.callWG.Wait()
+	s.dialWG.Wait()
+	s.hangupLegs()
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
@@ -404,12 +435,20 @@ func requestDialogKey(req *sip.Request) (string, bool) {
 	return dialogKey(id.Value(), ours, theirs), true
 }
 
-// identity is our URI for Referred-By and a Dial without a known caller.
+// identity is our URI for Referred-By.
 func (s *Server) identity() string {
 	if s.cfg.Identity != "" {
 		return s.cfg.Identity
 	}
 	return "sip:switchboard@" + hostForURI(s.net.host)
+}
+
+// identityURI is our URI for a Dial's From when the call has no caller.
+func (s *Server) identityURI() sip.Uri {
+	if s.selfURI != nil {
+		return *s.selfURI.Clone()
+	}
+	return sip.Uri{Scheme: "sip", User: "switchboard", Host: hostForURI(s.net.host)}
 }
 
 func hostForURI(h string) string {

@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -99,6 +101,91 @@ func lastBytes(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
+}
+
+// sippUAS is sipp playing the far end of a Dial.
+type sippUAS struct {
+	target   string
+	messages string
+	out      strings.Builder
+	done     chan error
+}
+
+// startSippUAS runs a scenario from testdata/sipp as a server on a free
+// loopback port, and returns once it listens.
+func startSippUAS(t *testing.T, scenario string) *sippUAS {
+	t.Helper()
+	sipp, err := exec.LookPath("sipp")
+	if err != nil {
+		if os.Getenv("SWITCHBOARD_NO_SKIP") == "1" {
+			t.Fatalf("sipp not installed: %v", err)
+		}
+		t.Skip("sipp not installed (apt install sip-tester)")
+	}
+	sf, err := filepath.Abs(filepath.Join("..", "testdata", "sipp", scenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	port := freeUDPPort(t)
+	u := &sippUAS{target: fmt.Sprintf("sip:support-desk@127.0.0.1:%d", port), messages: filepath.Join(dir, "messages.log"), done: make(chan error, 1)}
+	cmd := exec.Command(sipp, "-sf", sf, "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mp", strconv.Itoa(freeUDPPort(t)),
+		"-m", "1", "-timeout", "30s", "-timeout_error", "-nostdin", "-trace_msg", "-message_file", u.messages,
+		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"))
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = &u.out, &u.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { u.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-u.done
+	})
+	// Bound: sipp has the port once ours cannot take it.
+	eventually(t, "sipp listening", func() bool { return !bindable(port) })
+	return u
+}
+
+// wait waits for sipp to pass its scenario and returns its message trace.
+func (u *sippUAS) wait(t *testing.T) string {
+	t.Helper()
+	select {
+	case err := <-u.done:
+		u.done <- err
+		trace, _ := os.ReadFile(u.messages)
+		if err != nil {
+			t.Fatalf("sipp: %v\n%s\nmessages:\n%s", err, lastBytes([]byte(u.out.String()), 3000), lastBytes(trace, 6000))
+		}
+		return string(trace)
+	case <-time.After(waitFor):
+		trace, _ := os.ReadFile(u.messages)
+		t.Fatalf("sipp did not finish\nmessages:\n%s", lastBytes(trace, 6000))
+	}
+	return ""
+}
+
+var traceMessage = regexp.MustCompile(`(?m)^(?:UDP|TCP) message received \[\d+\] bytes :\n\n((?:.+\n)+)`)
+
+// received returns the requests of a method in sipp's message trace.
+func received(trace, method string) []string {
+	var out []string
+	for _, m := range traceMessage.FindAllStringSubmatch(trace, -1) {
+		if strings.HasPrefix(m[1], method+" ") {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// headerIn returns a header's value in a message's text.
+func headerIn(msg, name string) string {
+	for _, line := range strings.Split(msg, "\n") {
+		if n, v, ok := strings.Cut(strings.TrimRight(line, "\r"), ":"); ok && strings.EqualFold(n, name) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }
 
 // A flood of INVITEs from one address (sipp from 127.0.0.2, as fast as it

@@ -210,7 +210,7 @@ func TestResponseCopiesTheRequestsHeaders(t *testing.T) {
 			// what our transport added on receipt (§18.2.1, RFC 3581).
 			got, want := viaValues(res), viaValues(req)
 			if len(got) > 0 {
-				got[0] = received.ReplaceAllString(got[0], "")
+				got[0] = receivedParam.ReplaceAllString(got[0], "")
 				got[0] = strings.Replace(got[0], ";rport="+rportOf(got[0]), ";rport", 1)
 			}
 			if strings.Join(got, "|") != strings.Join(want, "|") {
@@ -319,7 +319,7 @@ func namesHeader(reason, name string) bool {
 	return hits >= 2
 }
 
-var received = regexp.MustCompile(`;received=[^;,]*`)
+var receivedParam = regexp.MustCompile(`;received=[^;,]*`)
 
 func viaValues(msg string) []string {
 	var out []string

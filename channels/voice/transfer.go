@@ -41,9 +41,16 @@ func (cl *call) dial(ctx context.Context, t engine.Transfer) (engine.Leg, error)
 	}
 	hs := cl.contextHeaders(t)
 	dctx := cl.timeSent(ctx, "bridge", t.Decided)
-	sl, err := cl.sip.Dial(dctx, t.Target.URI, hs, cl.local(sess), t.Target.RingTimeout)
-	if errors.Is(err, sip.ErrUDPTooLarge) {
-		sl, err = cl.sip.Dial(dctx, t.Target.URI, withoutSummary(hs), cl.local(sess), t.Target.RingTimeout)
+	req := sip.DialRequest{Target: t.Target.URI, Local: cl.local(sess), RingTimeout: t.Target.RingTimeout}
+	var sl *sip.Leg
+	for i, fewer := range shrinking(hs) {
+		if i > 0 {
+			cl.log.Info("bridge INVITE too large for UDP; trying with fewer context headers", "headers", len(fewer))
+		}
+		req.Headers = fewer
+		if sl, err = cl.sip.Dial(dctx, req); !errors.Is(err, sip.ErrUDPTooLarge) {
+			break
+		}
 	}
 	if err != nil {
 		sess.Close()
@@ -142,10 +149,27 @@ func (cl *call) contextHeaders(t engine.Transfer) []sip.Header {
 	return hs
 }
 
-func withoutSummary(hs []sip.Header) []sip.Header {
+func withoutSummary(hs []sip.Header) []sip.Header { return without(hs, sip.HeaderSummary) }
+
+// shrinking is hs, then hs without the summary, then without the link and
+// User-to-User as well, each only when it leaves something out: what fits a
+// UDP datagram that must leave room for digest credentials. The
+// conversation id, which leads to everything else, the reason and the
+// target's own headers always go.
+func shrinking(hs []sip.Header) [][]sip.Header {
+	out := [][]sip.Header{hs}
+	for _, drop := range [][]string{{sip.HeaderSummary}, {sip.HeaderSummary, sip.HeaderLink, sip.HeaderUserToUser}} {
+		if fewer := without(hs, drop...); len(fewer) < len(out[len(out)-1]) {
+			out = append(out, fewer)
+		}
+	}
+	return out
+}
+
+func without(hs []sip.Header, names ...string) []sip.Header {
 	out := make([]sip.Header, 0, len(hs))
 	for _, h := range hs {
-		if h.Name != sip.HeaderSummary {
+		if !slices.Contains(names, h.Name) {
 			out = append(out, h)
 		}
 	}

@@ -32,5 +32,18 @@ func checkConfig(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: ok (level %s, %d restricted topics, store %s)\n",
 		cfg.File, cfg.Handoff.Level, len(cfg.Handoff.RestrictedTopics), cfg.Store.Driver)
+	warnSecrets(cfg, stderr)
 	return nil
+}
+
+// warnSecrets says which secrets the file names that this environment does
+// not give: the file is fine, but serve will not start here without them.
+// It is not an error, as the check may run where the secrets are not.
+func warnSecrets(cfg *config.Config, stderr io.Writer) {
+	if !cfg.Channels.Voice.Enabled {
+		return
+	}
+	if _, err := cfg.OutboundPassword(); err != nil {
+		fmt.Fprintf(stderr, "%s: warning: %v; serve needs it to start\n", cfg.File, err)
+	}
 }

@@ -103,6 +103,44 @@ func TestCheckConfigPrintsEveryError(t *testing.T) {
 	}
 }
 
+// The outbound password's source is checked where the check runs: a
+// missing one is a warning, since the file itself is fine.
+func TestCheckConfigWarnsOfAMissingOutboundPassword(t *testing.T) {
+	b, err := os.ReadFile(shippedConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(b), `outbound_username: ""`, "outbound_username: switchboard", 1)
+	text = strings.Replace(text, `outbound_password_env: ""`, "outbound_password_env: SB_CHECK_OUTBOUND_PASSWORD", 1)
+	path := filepath.Join(t.TempDir(), "outbound.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, env, warning string
+	}{
+		{"unset", "", "warning: channels.voice.outbound_password_env: the environment variable SB_CHECK_OUTBOUND_PASSWORD is not set"},
+		{"set", "s3cret", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("SB_CHECK_OUTBOUND_PASSWORD", tc.env)
+			var out, errOut bytes.Buffer
+			if err := run(context.Background(), []string{"check-config", path}, nil, &out, &errOut); err != nil {
+				t.Fatalf("%v\n%s", err, errOut.String())
+			}
+			if !strings.Contains(out.String(), ": ok (") {
+				t.Errorf("output: %q", out.String())
+			}
+			if got := errOut.String(); tc.warning == "" && got != "" || !strings.Contains(got, tc.warning) {
+				t.Errorf("stderr %q, want %q", got, tc.warning)
+			}
+			if strings.Contains(errOut.String(), "s3cret") {
+				t.Error("the password was printed")
+			}
+		})
+	}
+}
+
 func lineOf(text, s string) int { return strings.Count(text[:strings.Index(text, s)], "\n") + 1 }
 
 // TestSimulateGolden replays the sample conversations at each level; the

@@ -158,6 +158,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction, trunk stri
 		res := s.response(req, 503, "Service Unavailable", nil)
 		res.AppendHeader(sip.NewHeader("Retry-After", "5"))
 		s.send(tx, res)
+		// A flood of INVITEs past capacity keeps no transaction resending
+		// its 503: what it holds is bounded by max_calls.
+		endRefusal(req, tx)
 		c.end(ErrRejected)
 		return
 	}

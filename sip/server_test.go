@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -353,5 +354,60 @@ func TestRegisterRefused(t *testing.T) {
 				t.Error("a REGISTER made a call")
 			}
 		})
+	}
+}
+
+// INVITEs past max_calls that never ACK their 503 keep nothing: each is
+// answered once, its transaction gone, so a flood of them holds no memory
+// past the calls admitted.
+func TestInvitesPastCapacityAnsweredOnce(t *testing.T) {
+	t1, t2, t4 := sip.T1, sip.T2, sip.T4
+	sip.SetTimers(20*time.Millisecond, 80*time.Millisecond, 100*time.Millisecond)
+	t.Cleanup(func() { sip.SetTimers(t1, t2, t4) })
+	ringing := HandlerFunc(func(ctx context.Context, c *Call) { <-ctx.Done() }) // admitted, never answered
+	s := startServer(t, Config{MaxCalls: 2}, ringing)
+	conn, err := net.Dial("udp", s.Addr("udp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	const invites = 40
+	for i := range invites {
+		id := "cap-" + strconv.Itoa(i)
+		invite := "INVITE sip:+15550100@" + s.Addr("udp") + " SIP/2.0\r\n" +
+			"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-" + id + "\r\n" +
+			"From: <sip:+15551230000@127.0.0.1>;tag=" + id + "\r\nTo: <sip:+15550100@127.0.0.1>\r\n" +
+			"Call-ID: " + id + "\r\nCSeq: 1 INVITE\r\nContact: <sip:uac@" + local + ">\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+		if _, err := conn.Write([]byte(invite)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refusals := map[string]int{}
+	buf := make([]byte, 65535)
+	for {
+		// Timer H is 64*T1 = 1.28 s here: resent 503s would come within it.
+		_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			break
+		}
+		msg := string(buf[:n])
+		if strings.HasPrefix(msg, "SIP/2.0 503") {
+			_, rest, _ := strings.Cut(msg, "Call-ID: ")
+			id, _, _ := strings.Cut(rest, "\r\n")
+			refusals[id]++
+		}
+	}
+	if len(refusals) != invites-2 {
+		t.Errorf("%d INVITEs refused, want %d (all but the 2 admitted)", len(refusals), invites-2)
+	}
+	for id, n := range refusals {
+		if n != 1 {
+			t.Errorf("%s: %d 503s, want one", id, n)
+		}
+	}
+	if got := s.ActiveCalls(); got != 2 {
+		t.Errorf("%d calls held, want max_calls 2", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -287,5 +288,54 @@ func TestServerDialRefusesBadInput(t *testing.T) {
 	}
 	if _, err := NewServer(Config{UDP: "127.0.0.1:0", Identity: "tel:+15550100", Trunks: loopback}, HandlerFunc(func(context.Context, *Call) {}), prometheus.NewRegistry(), quiet); err == nil {
 		t.Error("NewServer took a tel: identity, which cannot be a From of ours")
+	}
+}
+
+// A BYE in a leg's dialog from outside its far end is refused and the leg
+// goes on; the far end's own BYE ends it.
+func TestLegRefusesInDialogRequestsFromElsewhere(t *testing.T) {
+	caller, agent := newPeer(t, "udp"), newPeer(t, "udp")
+	far := newFarEnd(agent, answerCall(agent))
+	c, leg, err, _ := dialFrom(t, caller, targetOf(agent), nil, 5*time.Second)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	inv := recv(t, far.invites, "INVITE at the far end")
+	dlg := recv(t, far.dialogs, "far end dialog")
+	eventually(t, "far end confirmed by our ACK", func() bool { return dlg.LoadState() == sip.DialogStateConfirmed })
+
+	spoof, err := net.ListenPacket("udp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spoof.Close()
+	bye := "BYE " + inv.Contact().Address.String() + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + spoof.LocalAddr().String() + ";branch=z9hG4bK-spoofed-leg-bye\r\n" +
+		"From: " + dlg.InviteResponse.To().Value() + "\r\nTo: " + inv.From().Value() + "\r\n" +
+		"Call-ID: " + inv.CallID().Value() + "\r\nCSeq: 900 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	dst, err := net.ResolveUDPAddr("udp", c.srv.Addr("udp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spoof.WriteTo([]byte(bye), dst); err != nil {
+		t.Fatal(err)
+	}
+	_ = spoof.SetReadDeadline(time.Now().Add(waitFor))
+	buf := make([]byte, 4096)
+	n, _, err := spoof.ReadFrom(buf)
+	if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 403") {
+		t.Fatalf("spoofed BYE answered %q, %v; want 403", buf[:n], err)
+	}
+	select {
+	case <-leg.Done():
+		t.Fatalf("the spoofed BYE ended the leg: %v", leg.Err())
+	default:
+	}
+	if err := dlg.Bye(ctxFor(t)); err != nil {
+		t.Fatalf("far end BYE: %v", err)
+	}
+	waitDone(t, leg.Done(), "leg")
+	if !errors.Is(leg.Err(), ErrRemoteHangup) {
+		t.Errorf("leg Err = %v", leg.Err())
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"strings"
 	"sync"
 
 	"github.com/emiago/sipgo"
@@ -167,6 +169,12 @@ func (l *Leg) end(cause error) {
 
 // handleInDialog takes the remote's requests on the leg.
 func (l *Leg) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
+	if !l.fromPeer(req) {
+		if !req.IsAck() {
+			l.srv.refuse(req, tx, verdict{status: 403, reason: rejectInDialogSource, detail: "in-dialog request from outside the leg's far end"})
+		}
+		return
+	}
 	switch {
 	case req.IsAck():
 		l.acks.deliver(req)
@@ -270,4 +278,42 @@ func (c *Call) hangupLegs(ctx context.Context) {
 			c.log.Info("sip leg hangup", "err", err)
 		}
 	}
+}
+
+// fromPeer reports whether an in-dialog request comes from the far end the
+// leg reached: where its 2xx came from, or a host its Contact or
+// Record-Route names. The dialog's tags alone prove nothing (Call.fromPeer).
+func (l *Leg) fromPeer(req *sip.Request) bool {
+	src := sourceAddr(req).Addr()
+	res := l.dlg.InviteResponse
+	if !src.IsValid() || res == nil {
+		return false
+	}
+	if src == addrOf(res.MessageData.Source()) {
+		return true
+	}
+	hosts := []string{}
+	if c := res.Contact(); c != nil {
+		hosts = append(hosts, c.Address.Host)
+	}
+	for _, h := range res.GetHeaders("Record-Route") {
+		if rr, ok := h.(*sip.RecordRouteHeader); ok {
+			hosts = append(hosts, rr.Address.Host)
+		}
+	}
+	for _, h := range hosts {
+		if a, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil && a.Unmap() == src {
+			return true
+		}
+	}
+	return false
+}
+
+// addrOf is the address of a "host:port" source, or none.
+func addrOf(source string) netip.Addr {
+	ap, err := netip.ParseAddrPort(source)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }

@@ -523,12 +523,11 @@ func (c *Call) fromPeer(req *sip.Request) bool {
 			}
 		}
 	}
+	var proxies []string
 	for _, h := range c.invite.GetHeaders("Record-Route") {
 		if rr, ok := h.(*sip.RecordRouteHeader); ok {
-			if a, err := netip.ParseAddr(strings.Trim(rr.Address.Host, "[]")); err == nil && a.Unmap() == src {
-				return true
-			}
+			proxies = append(proxies, rr.Address.Host)
 		}
 	}
-	return false
+	return namedIn(src, proxies)
 }

@@ -539,29 +539,9 @@ func TestManyMediaLinesAnsweredOverUDP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	local := conn.LocalAddr().String()
-	body := manyStreams(300)
-	invite := "INVITE sip:+15550100@" + s.Addr("udp") + " SIP/2.0\r\n" +
-		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bKmlines\r\n" +
-		"From: <sip:+15551230000@127.0.0.1>;tag=mlines\r\nTo: <sip:+15550100@127.0.0.1>\r\n" +
-		"Call-ID: many-media-lines\r\nCSeq: 1 INVITE\r\nContact: <sip:uac@" + local + ">\r\nMax-Forwards: 70\r\n" +
-		"Content-Type: application/sdp\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
-	if _, err := conn.Write([]byte(invite)); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 65535)
-	for {
-		_ = conn.SetReadDeadline(time.Now().Add(waitFor))
-		n, err := conn.Read(buf)
-		if err != nil {
-			t.Fatalf("no final response: %v", err)
-		}
-		if line, _, _ := strings.Cut(string(buf[:n]), "\r\n"); !strings.HasPrefix(line, "SIP/2.0 1") {
-			if !strings.HasPrefix(line, "SIP/2.0 488") {
-				t.Fatalf("final response %q, want 488", line)
-			}
-			return
-		}
+	rawInvite(t, conn, s.Addr("udp"), "many-media-lines", "", manyStreams(300))
+	if line := finalStatusLine(t, conn); !strings.HasPrefix(line, "SIP/2.0 488") {
+		t.Fatalf("final response %q, want 488", line)
 	}
 }
 
@@ -576,33 +556,13 @@ func TestTooLargeAnswerOverUDPIs513(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	local := conn.LocalAddr().String()
-	body := string(readOffer(t, "twilio.sdp"))
 	var rr strings.Builder
 	for i := range 30 {
 		rr.WriteString("Record-Route: <sip:proxy-" + strconv.Itoa(i) + ".carrier.example.net:5060;lr;transport=udp>\r\n")
 	}
-	invite := "INVITE sip:+15550100@" + s.Addr("udp") + " SIP/2.0\r\n" +
-		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bKbig200\r\n" + rr.String() +
-		"From: <sip:+15551230000@127.0.0.1>;tag=big200\r\nTo: <sip:+15550100@127.0.0.1>\r\n" +
-		"Call-ID: big-200\r\nCSeq: 1 INVITE\r\nContact: <sip:uac@" + local + ">\r\nMax-Forwards: 70\r\n" +
-		"Content-Type: application/sdp\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
-	if _, err := conn.Write([]byte(invite)); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 65535)
-	for {
-		_ = conn.SetReadDeadline(time.Now().Add(waitFor))
-		n, err := conn.Read(buf)
-		if err != nil {
-			t.Fatalf("no final response: %v", err)
-		}
-		if line, _, _ := strings.Cut(string(buf[:n]), "\r\n"); !strings.HasPrefix(line, "SIP/2.0 1") {
-			if !strings.HasPrefix(line, "SIP/2.0 513") {
-				t.Fatalf("final response %q, want 513", line)
-			}
-			break
-		}
+	rawInvite(t, conn, s.Addr("udp"), "big-200", rr.String(), string(readOffer(t, "twilio.sdp")))
+	if line := finalStatusLine(t, conn); !strings.HasPrefix(line, "SIP/2.0 513") {
+		t.Fatalf("final response %q, want 513", line)
 	}
 	if r := recv(t, h.answers, "answer"); r.err == nil {
 		t.Error("Answer succeeded although its 200 OK could not be sent")

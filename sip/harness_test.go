@@ -406,3 +406,39 @@ func ctxFor(t *testing.T) context.Context {
 func asError[T any](err error, target *T) bool { return errors.As(err, target) }
 
 func toFloat(c prometheus.Collector) float64 { return testutil.ToFloat64(c) }
+
+// rawInvite writes an INVITE to the server at addr over conn, with callID
+// as its Call-ID, tag and branch, extra header lines (each ending in
+// CRLF) and an SDP body ("" sends none).
+func rawInvite(t *testing.T, conn net.Conn, addr, callID, extra, body string) {
+	t.Helper()
+	local := conn.LocalAddr().String()
+	invite := "INVITE sip:+15550100@" + addr + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-" + callID + "\r\n" + extra +
+		"From: <sip:+15551230000@127.0.0.1>;tag=" + callID + "\r\nTo: <sip:+15550100@127.0.0.1>\r\n" +
+		"Call-ID: " + callID + "\r\nCSeq: 1 INVITE\r\nContact: <sip:uac@" + local + ">\r\nMax-Forwards: 70\r\n"
+	if body != "" {
+		invite += "Content-Type: application/sdp\r\n"
+	}
+	invite += "Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	if _, err := conn.Write([]byte(invite)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// finalStatusLine reads conn until a final response comes and returns its
+// status line.
+func finalStatusLine(t *testing.T, conn net.Conn) string {
+	t.Helper()
+	buf := make([]byte, 65535)
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(waitFor))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no final response: %v", err)
+		}
+		if line, _, _ := strings.Cut(string(buf[:n]), "\r\n"); strings.HasPrefix(line, "SIP/2.0 ") && !strings.HasPrefix(line, "SIP/2.0 1") {
+			return line
+		}
+	}
+}

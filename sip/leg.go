@@ -301,6 +301,12 @@ func (l *Leg) fromPeer(req *sip.Request) bool {
 			hosts = append(hosts, rr.Address.Host)
 		}
 	}
+	return namedIn(src, hosts)
+}
+
+// namedIn reports whether src is one of hosts written as IP literals (a
+// Contact's or Record-Route's host; names are not resolved).
+func namedIn(src netip.Addr, hosts []string) bool {
 	for _, h := range hosts {
 		if a, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil && a.Unmap() == src {
 			return true

@@ -300,14 +300,7 @@ func TestRefusedInviteIsAnsweredOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	local := conn.LocalAddr().String()
-	invite := "INVITE sip:+15550100@" + s.Addr("udp") + " SIP/2.0\r\n" +
-		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bKreflect\r\n" +
-		"From: <sip:+15551230000@127.0.0.1>;tag=reflect\r\nTo: <sip:+15550100@127.0.0.1>\r\n" +
-		"Call-ID: reflect\r\nCSeq: 1 INVITE\r\nContact: <sip:uac@" + local + ">\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-	if _, err := conn.Write([]byte(invite)); err != nil {
-		t.Fatal(err)
-	}
+	rawInvite(t, conn, s.Addr("udp"), "reflect", "", "")
 	var got []string
 	buf := make([]byte, 65535)
 	for {
@@ -371,17 +364,9 @@ func TestInvitesPastCapacityAnsweredOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	local := conn.LocalAddr().String()
 	const invites = 40
 	for i := range invites {
-		id := "cap-" + strconv.Itoa(i)
-		invite := "INVITE sip:+15550100@" + s.Addr("udp") + " SIP/2.0\r\n" +
-			"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-" + id + "\r\n" +
-			"From: <sip:+15551230000@127.0.0.1>;tag=" + id + "\r\nTo: <sip:+15550100@127.0.0.1>\r\n" +
-			"Call-ID: " + id + "\r\nCSeq: 1 INVITE\r\nContact: <sip:uac@" + local + ">\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-		if _, err := conn.Write([]byte(invite)); err != nil {
-			t.Fatal(err)
-		}
+		rawInvite(t, conn, s.Addr("udp"), "cap-"+strconv.Itoa(i), "", "")
 	}
 	refusals := map[string]int{}
 	buf := make([]byte, 65535)

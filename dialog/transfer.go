@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"switchboard/events"
 	"switchboard/store"
 )
 
@@ -13,11 +14,26 @@ import (
 // channel did about a handoff (transferred by REFER, bridged, nobody
 // answered), so the agent who picks the conversation up sees it.
 func (c *Conductor) Note(ctx context.Context, id store.ConversationID, text string) error {
-	_, _, err := c.store.AppendMessage(ctx, store.Message{ConversationID: id, Role: store.RoleSystem, Text: text})
-	if err != nil {
+	if _, err := c.appendAndAnnounce(ctx, store.Message{ConversationID: id, Role: store.RoleSystem, Text: text}); err != nil {
 		return fmt.Errorf("note: %w", err)
 	}
 	return nil
+}
+
+// appendAndAnnounce stores m and publishes it, with the conversation's
+// state now, so open streams show it at once.
+func (c *Conductor) appendAndAnnounce(ctx context.Context, m store.Message) (store.Message, error) {
+	stored, created, err := c.store.AppendMessage(ctx, m)
+	if err != nil || !created || c.bus == nil {
+		return stored, err
+	}
+	conv, err := c.store.Conversation(ctx, m.ConversationID)
+	if err != nil {
+		c.log.Warn("event not published", "kind", events.Message, "conversation_id", m.ConversationID, "error", err)
+		return stored, nil
+	}
+	c.publish(ctx, events.Event{Kind: events.Message, ConversationID: m.ConversationID, State: conv.State, MessageID: stored.ID})
+	return stored, nil
 }
 
 // TransferFailed is called by a channel whose live transfer of handoff h
@@ -36,7 +52,7 @@ func (c *Conductor) TransferFailed(ctx context.Context, h store.Handoff, why str
 		return store.Message{}, fmt.Errorf("transfer failed: %w", err)
 	}
 	text := c.live().Handoff.Messages.TransferFailed
-	msg, _, err := c.store.AppendMessage(ctx, store.Message{ConversationID: h.ConversationID, Role: store.RoleAI, Text: text})
+	msg, err := c.appendAndAnnounce(ctx, store.Message{ConversationID: h.ConversationID, Role: store.RoleAI, Text: text})
 	if err != nil {
 		return store.Message{}, fmt.Errorf("transfer failed: %w", err)
 	}
@@ -49,19 +65,24 @@ func (c *Conductor) TransferFailed(ctx context.Context, h store.Handoff, why str
 // notes it in the transcript. The caller holds the conversation's lock.
 func (c *Conductor) recordCallback(ctx context.Context, h store.Handoff, why, note string) error {
 	err := c.store.ReturnToAI(ctx, h.ConversationID, "")
-	if err != nil && !errors.Is(err, store.ErrWrongState) {
+	switch {
+	case err == nil:
+		c.publish(ctx, events.Event{Kind: events.State, ConversationID: h.ConversationID, State: store.StateAI})
+	case !errors.Is(err, store.ErrWrongState):
 		return err
 	}
 	followUp := h
 	followUp.ID, followUp.Status, followUp.Target = 0, store.HandoffFollowUp, "callback"
 	followUp.Summary = h.Summary + " (" + why + "; call the customer back)"
-	if _, err := c.store.RequestHandoff(ctx, followUp); err != nil {
+	stored, err := c.store.RequestHandoff(ctx, followUp)
+	if err != nil {
 		return fmt.Errorf("record callback: %w", err)
 	}
-	if _, _, err := c.store.AppendMessage(ctx, store.Message{ConversationID: h.ConversationID, Role: store.RoleSystem, Text: note}); err != nil {
-		return err
+	if conv, err := c.store.Conversation(ctx, h.ConversationID); err == nil {
+		c.publish(ctx, events.Event{Kind: events.Handoff, ConversationID: h.ConversationID, State: conv.State, HandoffID: stored.ID})
 	}
-	return nil
+	_, err = c.appendAndAnnounce(ctx, store.Message{ConversationID: h.ConversationID, Role: store.RoleSystem, Text: note})
+	return err
 }
 
 // CallAbandoned closes the conversation of a call whose instance died

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"switchboard/dialog"
+	"switchboard/dialog/dialogtest"
+	"switchboard/events"
 	"switchboard/handoff"
 	"switchboard/store"
 )
@@ -130,5 +132,42 @@ func TestCallAbandoned(t *testing.T) {
 	msgs, _ = r.store.Messages(ctx, talking)
 	if last := msgs[len(msgs)-1]; last.Role != store.RoleSystem || !strings.Contains(last.Text, "abandoned") {
 		t.Errorf("last message %+v, want the abandon note", last)
+	}
+}
+
+// What a channel notes, and what a failed transfer or an abandoned call
+// changes, reaches the conversation's streams at once: a message event per
+// stored message, the state back to the AI and the callback's handoff.
+func TestNotesAndCallbacksArePublished(t *testing.T) {
+	ctx := context.Background()
+	core := dialogtest.New(t, "quick", nil)
+	conv, err := core.Store.CreateConversation(ctx, store.Conversation{Channel: store.ChannelVoice, Customer: "+15551234567"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := core.Turns.CustomerMessage(ctx, dialog.Inbound{ConversationID: conv.ID, Text: "I want to speak to a human agent"})
+	if err != nil || out.Handoff == nil {
+		t.Fatalf("no handoff: %+v %v", out, err)
+	}
+	sub := core.Bus.Subscribe(events.Filter{ConversationID: conv.ID})
+	defer sub.Close()
+	if err := core.Turns.Note(ctx, conv.ID, "Bridged to support; the AI has left the call."); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := core.Turns.TransferFailed(ctx, *out.Handoff, "no answer within 30s"); err != nil {
+		t.Fatal(err)
+	}
+	var kinds []events.Kind
+	for len(kinds) < 5 {
+		select {
+		case e := <-sub.C():
+			kinds = append(kinds, e.Kind)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("events %v, want a message (the note), the state, the callback and two messages", kinds)
+		}
+	}
+	want := []events.Kind{events.Message, events.State, events.Handoff, events.Message, events.Message}
+	if !slices.Equal(kinds, want) {
+		t.Errorf("events %v, want %v", kinds, want)
 	}
 }

@@ -163,6 +163,16 @@ func (a *admission) verify(req *sip.Request, value string, src netip.Addr, trunk
 	return verdict{trunk: t.Name}
 }
 
+// trunkNamed is the trunk of that name in the list in force.
+func (a *admission) trunkNamed(name string) (Trunk, bool) {
+	for _, t := range *a.trunks.Load() {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Trunk{}, false
+}
+
 func trunkFor(trunks []Trunk, user string) (Trunk, bool) {
 	for _, t := range trunks {
 		if t.Username != "" && t.Password != "" && t.Username == user {
@@ -230,10 +240,10 @@ func (a *admission) mac(head []byte, src netip.Addr) []byte {
 	return m.Sum(nil)[:nonceMACLen]
 }
 
-// sourceAddr is where the request came from (the packet's or connection's
+// sourceAddr is where a message came from (the packet's or connection's
 // remote address), not what its Via claims.
-func sourceAddr(req *sip.Request) netip.AddrPort {
-	ap, err := netip.ParseAddrPort(req.MessageData.Source())
+func sourceAddr(m interface{ Source() string }) netip.AddrPort {
+	ap, err := netip.ParseAddrPort(m.Source())
 	if err != nil {
 		return netip.AddrPort{}
 	}

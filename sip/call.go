@@ -513,10 +513,7 @@ func (c *Call) fromPeer(req *sip.Request) bool {
 	if src == sourceAddr(c.invite).Addr() {
 		return true
 	}
-	for _, t := range *c.srv.adm.trunks.Load() {
-		if t.Name != c.trunk {
-			continue
-		}
+	if t, ok := c.srv.adm.trunkNamed(c.trunk); ok {
 		for _, p := range t.Allow {
 			if p.Contains(src) {
 				return true

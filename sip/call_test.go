@@ -399,28 +399,10 @@ func TestInDialogRequestFromOutsideTheTrunkRefused(t *testing.T) {
 	c := recv(t, h.calls, "call")
 	recv(t, h.answers, "answer")
 
-	spoof, err := net.ListenPacket("udp", "127.0.0.2:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer spoof.Close()
 	inv, res := dlg.InviteRequest, dlg.InviteResponse
-	bye := "BYE " + res.Contact().Address.String() + " SIP/2.0\r\n" +
-		"Via: SIP/2.0/UDP " + spoof.LocalAddr().String() + ";branch=z9hG4bK-spoofed-bye\r\n" +
-		"From: " + inv.From().Value() + "\r\nTo: " + res.To().Value() + "\r\n" +
-		"Call-ID: " + inv.CallID().Value() + "\r\nCSeq: " + strconv.FormatUint(uint64(inv.CSeq().SeqNo)+1, 10) + " BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-	dst, err := net.ResolveUDPAddr("udp", s.Addr("udp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := spoof.WriteTo([]byte(bye), dst); err != nil {
-		t.Fatal(err)
-	}
-	_ = spoof.SetReadDeadline(time.Now().Add(waitFor))
-	buf := make([]byte, 4096)
-	n, _, err := spoof.ReadFrom(buf)
-	if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 403") {
-		t.Fatalf("spoofed BYE answered %q, %v; want 403", buf[:n], err)
+	if got := spoofedBye(t, s.Addr("udp"), res.Contact().Address.String(), inv.From().Value(), res.To().Value(),
+		inv.CallID().Value(), inv.CSeq().SeqNo+1); !strings.HasPrefix(got, "SIP/2.0 403") {
+		t.Fatalf("spoofed BYE answered %q; want 403", got)
 	}
 	select {
 	case <-c.Done():
@@ -453,16 +435,7 @@ func TestAnswerNeverACKedEndsWithBye(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	local := conn.LocalAddr().String()
-	sdpBody := string(readOffer(t, "twilio.sdp"))
-	invite := "INVITE sip:+15550100@" + s.Addr("udp") + " SIP/2.0\r\n" +
-		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bKnoack1\r\n" +
-		"From: <sip:+15551230000@127.0.0.1>;tag=noack\r\nTo: <sip:+15550100@127.0.0.1>\r\n" +
-		"Call-ID: no-ack-test\r\nCSeq: 1 INVITE\r\nContact: <sip:uac@" + local + ">\r\nMax-Forwards: 70\r\n" +
-		"Content-Type: application/sdp\r\nContent-Length: " + strconv.Itoa(len(sdpBody)) + "\r\n\r\n" + sdpBody
-	if _, err := conn.Write([]byte(invite)); err != nil {
-		t.Fatal(err)
-	}
+	rawInvite(t, conn, s.Addr("udp"), "no-ack-test", "", string(readOffer(t, "twilio.sdp")))
 	buf := make([]byte, 65535)
 	for {
 		_ = conn.SetReadDeadline(time.Now().Add(waitFor))

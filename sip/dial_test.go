@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -304,27 +303,9 @@ func TestLegRefusesInDialogRequestsFromElsewhere(t *testing.T) {
 	dlg := recv(t, far.dialogs, "far end dialog")
 	eventually(t, "far end confirmed by our ACK", func() bool { return dlg.LoadState() == sip.DialogStateConfirmed })
 
-	spoof, err := net.ListenPacket("udp", "127.0.0.2:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer spoof.Close()
-	bye := "BYE " + inv.Contact().Address.String() + " SIP/2.0\r\n" +
-		"Via: SIP/2.0/UDP " + spoof.LocalAddr().String() + ";branch=z9hG4bK-spoofed-leg-bye\r\n" +
-		"From: " + dlg.InviteResponse.To().Value() + "\r\nTo: " + inv.From().Value() + "\r\n" +
-		"Call-ID: " + inv.CallID().Value() + "\r\nCSeq: 900 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-	dst, err := net.ResolveUDPAddr("udp", c.srv.Addr("udp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := spoof.WriteTo([]byte(bye), dst); err != nil {
-		t.Fatal(err)
-	}
-	_ = spoof.SetReadDeadline(time.Now().Add(waitFor))
-	buf := make([]byte, 4096)
-	n, _, err := spoof.ReadFrom(buf)
-	if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 403") {
-		t.Fatalf("spoofed BYE answered %q, %v; want 403", buf[:n], err)
+	if got := spoofedBye(t, c.srv.Addr("udp"), inv.Contact().Address.String(), dlg.InviteResponse.To().Value(),
+		inv.From().Value(), inv.CallID().Value(), 900); !strings.HasPrefix(got, "SIP/2.0 403") {
+		t.Fatalf("spoofed BYE answered %q; want 403", got)
 	}
 	select {
 	case <-leg.Done():

@@ -442,3 +442,27 @@ func finalStatusLine(t *testing.T, conn net.Conn) string {
 		}
 	}
 }
+
+// spoofedBye sends, from 127.0.0.2, a BYE in the dialog that from, to and
+// callID name (from is the sender's side) to the server at addr, and
+// returns the answer's status line.
+func spoofedBye(t *testing.T, addr, ruri, from, to, callID string, cseq uint32) string {
+	t.Helper()
+	dst, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spoof, err := net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP("127.0.0.2")}, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spoof.Close()
+	bye := "BYE " + ruri + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + spoof.LocalAddr().String() + ";branch=z9hG4bK-spoofed-bye-" + callID + "\r\n" +
+		"From: " + from + "\r\nTo: " + to + "\r\nCall-ID: " + callID + "\r\n" +
+		"CSeq: " + strconv.FormatUint(uint64(cseq), 10) + " BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if _, err := spoof.Write([]byte(bye)); err != nil {
+		t.Fatal(err)
+	}
+	return finalStatusLine(t, spoof)
+}

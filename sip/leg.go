@@ -289,7 +289,7 @@ func (l *Leg) fromPeer(req *sip.Request) bool {
 	if !src.IsValid() || res == nil {
 		return false
 	}
-	if src == addrOf(res.MessageData.Source()) {
+	if src == sourceAddr(res).Addr() {
 		return true
 	}
 	hosts := []string{}
@@ -313,13 +313,4 @@ func namedIn(src netip.Addr, hosts []string) bool {
 		}
 	}
 	return false
-}
-
-// addrOf is the address of a "host:port" source, or none.
-func addrOf(source string) netip.Addr {
-	ap, err := netip.ParseAddrPort(source)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
 }

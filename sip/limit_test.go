@@ -202,3 +202,29 @@ func closedByPeer(c net.Conn) bool {
 	n, err := c.Read(make([]byte, 1))
 	return n == 0 && err != nil && !errors.Is(err, os.ErrDeadlineExceeded)
 }
+
+// A request head split across reads, even a byte at a time, still counts.
+func TestHeadEndedAcrossReads(t *testing.T) {
+	for _, reads := range [][]string{
+		{"OPTIONS sip:x SIP/2.0\r\n\r\n"},
+		{"OPTIONS sip:x SIP/2.0\r", "\n\r\n"},
+		{"OPTIONS sip:x SIP/2.0\r\n", "\r", "\n"},
+		{"abc\r\n\r", "\n"},
+		{"\r", "\n", "\r", "\n"},
+	} {
+		c := &guardedConn{}
+		ended := false
+		for _, r := range reads {
+			ended = c.headEnded([]byte(r))
+		}
+		if !ended {
+			t.Errorf("%q: head end not seen", reads)
+		}
+	}
+	c := &guardedConn{}
+	for _, r := range []string{"OPTIONS sip:x SIP/2.0\r\n", "Via: x\r\n", "\r"} {
+		if c.headEnded([]byte(r)) {
+			t.Errorf("head end seen in %q before it came", r)
+		}
+	}
+}

@@ -225,12 +225,8 @@ func ParseSipfrag(body []byte) (status int, reason string, err error) {
 // 407) with the credentials of the trunk the call came from; false when
 // the trunk has none or the challenge cannot be answered.
 func (c *Call) authorized(req *sip.Request, res *sip.Response) (*sip.Request, bool) {
-	var user, pass string
-	for _, t := range *c.srv.adm.trunks.Load() {
-		if t.Name == c.trunk {
-			user, pass = t.Username, t.Password
-		}
-	}
+	t, _ := c.srv.adm.trunkNamed(c.trunk)
+	user, pass := t.Username, t.Password
 	challengeHeader, answerHeader := "WWW-Authenticate", "Authorization"
 	if res.StatusCode == 407 {
 		challengeHeader, answerHeader = "Proxy-Authenticate", "Proxy-Authorization"

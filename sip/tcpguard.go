@@ -102,7 +102,7 @@ type guardedConn struct {
 	ip      netip.Addr
 	firstBy time.Time // zero: no bound
 	started bool      // a request head (or keep-alive) has arrived
-	tail    []byte    // the last bytes read before started, for a head split across reads
+	tail    []byte    // the last bytes read before started, for a head split across reads (headEnded)
 
 	closeOnce sync.Once
 }
@@ -117,15 +117,11 @@ func (c *guardedConn) Read(b []byte) (int, error) {
 		_ = c.Conn.SetReadDeadline(time.Now().Add(c.l.limits.Idle))
 	}
 	n, err := c.Conn.Read(b)
-	if !c.started && n > 0 {
-		seen := append(c.tail, b[:n]...)
-		if bytes.Contains(seen, headEnd) {
-			c.started = true
-			if c.l.limits.Idle == 0 {
-				_ = c.Conn.SetReadDeadline(time.Time{})
-			}
+	if !c.started && n > 0 && c.headEnded(b[:n]) {
+		c.started = true
+		if c.l.limits.Idle == 0 {
+			_ = c.Conn.SetReadDeadline(time.Time{})
 		}
-		c.tail = append(c.tail[:0], seen[max(0, len(seen)-len(headEnd)+1):]...)
 	}
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		reason := "idle"
@@ -135,6 +131,24 @@ func (c *guardedConn) Read(b []byte) (int, error) {
 		c.l.metrics.tcpClosed.WithLabelValues(reason).Inc()
 	}
 	return n, err
+}
+
+// headEnded reports whether a request head ends in read, or across the
+// bytes kept from the reads before it (the last three, in tail).
+func (c *guardedConn) headEnded(read []byte) bool {
+	if bytes.Contains(read, headEnd) {
+		return true
+	}
+	joint := append(c.tail, read[:min(len(read), len(headEnd)-1)]...)
+	if bytes.Contains(joint, headEnd) {
+		return true
+	}
+	last := joint // read is shorter than the tail kept: joint ends the stream
+	if len(read) >= len(headEnd)-1 {
+		last = read
+	}
+	c.tail = append(c.tail[:0], last[len(last)-min(len(last), len(headEnd)-1):]...)
+	return false
 }
 
 func (c *guardedConn) Close() error {

@@ -51,7 +51,7 @@ func checkRequest(req *sip.Request) (status int, reason string) {
 		// slipped past the ones we check.
 		return 400, "Headers Not Allowed In Request-URI"
 	}
-	if !optionTags(req.GetHeaders("Require")) {
+	if _, ok := requireTags(req); !ok {
 		return 400, "Invalid Require Header"
 	}
 	if f := req.From(); f == nil || !uriChars(f.Address.String()) {
@@ -70,17 +70,20 @@ func uriChars(u string) bool {
 	return u != "" && !strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r >= 0x7f })
 }
 
-// optionTags reports whether each header is a list of option tags, the
-// tokens of RFC 3261 §25.1 between commas: they go back in Unsupported.
-func optionTags(hs []sip.Header) bool {
-	for _, h := range hs {
+// requireTags lists the option tags of the request's Require headers,
+// the tokens of RFC 3261 §25.1 between commas; ok is false when one is not
+// a token (they would go back in Unsupported).
+func requireTags(req *sip.Request) (tags []string, ok bool) {
+	for _, h := range req.GetHeaders("Require") {
 		for _, tag := range strings.Split(h.Value(), ",") {
-			if !isToken(strings.TrimSpace(tag)) {
-				return false
+			tag = strings.TrimSpace(tag)
+			if !isToken(tag) {
+				return nil, false
 			}
+			tags = append(tags, tag)
 		}
 	}
-	return true
+	return tags, true
 }
 
 // isToken reports whether s is an RFC 3261 token.
@@ -100,14 +103,7 @@ func unsupportedRequire(req *sip.Request) []string {
 	if req.IsAck() || req.IsCancel() {
 		return nil
 	}
-	var tags []string
-	for _, h := range req.GetHeaders("Require") {
-		for _, tag := range strings.Split(h.Value(), ",") {
-			if tag = strings.TrimSpace(tag); tag != "" {
-				tags = append(tags, tag)
-			}
-		}
-	}
+	tags, _ := requireTags(req)
 	return tags
 }
 
